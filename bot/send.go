@@ -1,0 +1,191 @@
+package bot
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	tgbot "github.com/go-telegram/bot"
+	tgmodels "github.com/go-telegram/bot/models"
+)
+
+// sendTimeout bounds every outbound call.
+const sendTimeout = 15 * time.Second
+
+var noPreview = &tgmodels.LinkPreviewOptions{IsDisabled: tgbot.True()}
+
+// Send sends an HTML message to a chat and returns its message id.
+func (b *Bot) Send(ctx context.Context, chatID int64, m Message) (int, error) {
+	if err := m.validate(); err != nil {
+		return 0, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, sendTimeout)
+	defer cancel()
+	p := &tgbot.SendMessageParams{ChatID: chatID, Text: m.Text, ParseMode: tgmodels.ParseModeHTML,
+		ReplyMarkup: m.Keyboard.markup()}
+	if !m.Preview {
+		p.LinkPreviewOptions = noPreview
+	}
+	msg, err := b.client.SendMessage(ctx, p)
+	if err != nil {
+		return 0, fmt.Errorf("send message: %w", redact(err, b.cfg.Token))
+	}
+	return msg.ID, nil
+}
+
+// Edit replaces the text and keyboard of a message the bot sent. An edit that changes nothing is not an
+// error.
+func (b *Bot) Edit(ctx context.Context, chatID int64, messageID int, m Message) error {
+	if err := m.validate(); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, sendTimeout)
+	defer cancel()
+	p := &tgbot.EditMessageTextParams{ChatID: chatID, MessageID: messageID, Text: m.Text,
+		ParseMode: tgmodels.ParseModeHTML, ReplyMarkup: m.Keyboard.markup()}
+	if !m.Preview {
+		p.LinkPreviewOptions = noPreview
+	}
+	_, err := b.client.EditMessageText(ctx, p)
+	if err != nil && !isNotModified(err) {
+		return fmt.Errorf("edit message: %w", redact(err, b.cfg.Token))
+	}
+	return nil
+}
+
+func isNotModified(err error) bool {
+	return errors.Is(err, tgbot.ErrorBadRequest) && bytes.Contains([]byte(err.Error()), []byte("message is not modified"))
+}
+
+// AnswerCallback answers the request's callback query (once); text is shown as a toast, or as an alert
+// box when alert is set.
+func (b *Bot) AnswerCallback(ctx context.Context, r *Request, text string, alert bool) error {
+	if r.CallbackID == "" || r.answered && text == "" {
+		return nil
+	}
+	r.answered = true
+	ctx, cancel := context.WithTimeout(ctx, sendTimeout)
+	defer cancel()
+	_, err := b.client.AnswerCallbackQuery(ctx, &tgbot.AnswerCallbackQueryParams{
+		CallbackQueryID: r.CallbackID, Text: Truncate(text, 200), ShowAlert: alert,
+	})
+	if err != nil {
+		return fmt.Errorf("answer callback: %w", redact(err, b.cfg.Token))
+	}
+	return nil
+}
+
+// SendPhoto sends a photo (bytes or file_id) with an HTML caption.
+func (b *Bot) SendPhoto(ctx context.Context, chatID int64, u Upload) (int, error) {
+	if err := u.validate(); err != nil {
+		return 0, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, sendTimeout)
+	defer cancel()
+	p := &tgbot.SendPhotoParams{ChatID: chatID, Photo: inputFile(u), Caption: u.Caption,
+		ReplyMarkup: u.Keyboard.markup()}
+	if u.Caption != "" {
+		p.ParseMode = tgmodels.ParseModeHTML
+	}
+	msg, err := b.client.SendPhoto(ctx, p)
+	if err != nil {
+		return 0, fmt.Errorf("send photo: %w", redact(err, b.cfg.Token))
+	}
+	return msg.ID, nil
+}
+
+// SendDocument sends a file with an HTML caption.
+func (b *Bot) SendDocument(ctx context.Context, chatID int64, u Upload) (int, error) {
+	if err := u.validate(); err != nil {
+		return 0, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, sendTimeout)
+	defer cancel()
+	p := &tgbot.SendDocumentParams{ChatID: chatID, Document: inputFile(u), Caption: u.Caption,
+		ReplyMarkup: u.Keyboard.markup()}
+	if u.Caption != "" {
+		p.ParseMode = tgmodels.ParseModeHTML
+	}
+	msg, err := b.client.SendDocument(ctx, p)
+	if err != nil {
+		return 0, fmt.Errorf("send document: %w", redact(err, b.cfg.Token))
+	}
+	return msg.ID, nil
+}
+
+func inputFile(u Upload) tgmodels.InputFile {
+	if u.FileID != "" {
+		return &tgmodels.InputFileString{Data: u.FileID}
+	}
+	name := u.Name
+	if name == "" {
+		name = "file"
+	}
+	return &tgmodels.InputFileUpload{Filename: name, Data: bytes.NewReader(u.Data)}
+}
+
+// ErrFileTooLarge is returned by Download for files over the caller's limit.
+var ErrFileTooLarge = errors.New("file too large")
+
+// Download fetches a file a user sent, refusing more than maxBytes.
+func (b *Bot) Download(ctx context.Context, fileID string, maxBytes int64) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	f, err := b.client.GetFile(ctx, &tgbot.GetFileParams{FileID: fileID})
+	if err != nil {
+		return nil, fmt.Errorf("get file: %w", redact(err, b.cfg.Token))
+	}
+	if f.FileSize > maxBytes {
+		return nil, ErrFileTooLarge
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.client.FileDownloadLink(f), nil)
+	if err != nil {
+		return nil, fmt.Errorf("download file: %w", redact(err, b.cfg.Token))
+	}
+	resp, err := b.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("download file: %w", redact(err, b.cfg.Token))
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("download file: HTTP %d", resp.StatusCode)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("download file: %w", err)
+	}
+	if int64(len(data)) > maxBytes {
+		return nil, ErrFileTooLarge
+	}
+	return data, nil
+}
+
+// Command is one entry of the command menu.
+type Command struct {
+	Name        string `json:"command"`
+	Description string `json:"description"`
+}
+
+// SetCommands sets the command menu for everyone (chatID 0) or for one chat, in one language ("" for the
+// fallback menu of users whose language has no menu of its own).
+func (b *Bot) SetCommands(ctx context.Context, chatID int64, lang string, cmds []Command) error {
+	ctx, cancel := context.WithTimeout(ctx, sendTimeout)
+	defer cancel()
+	var scope tgmodels.BotCommandScope = &tgmodels.BotCommandScopeDefault{}
+	if chatID != 0 {
+		scope = &tgmodels.BotCommandScopeChat{ChatID: chatID}
+	}
+	list := make([]tgmodels.BotCommand, len(cmds))
+	for i, c := range cmds {
+		list[i] = tgmodels.BotCommand{Command: c.Name, Description: c.Description}
+	}
+	_, err := b.client.SetMyCommands(ctx, &tgbot.SetMyCommandsParams{Commands: list, Scope: scope, LanguageCode: lang})
+	if err != nil {
+		return fmt.Errorf("set commands: %w", redact(err, b.cfg.Token))
+	}
+	return nil
+}

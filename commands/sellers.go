@@ -1,0 +1,168 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/rs/zerolog"
+
+	"github.com/keranjang/keranjang/affiliate"
+	"github.com/keranjang/keranjang/bot"
+	"github.com/keranjang/keranjang/i18n"
+)
+
+// applySeller files the caller's seller application; admins are told with Approve / Reject buttons, or
+// it is approved at once when approval is automatic.
+func (h *Handler) applySeller(ctx context.Context, c *Call) error {
+	if c.Roles.Has(seller) {
+		return c.ReplyKey(ctx, "seller_already", bot.Escape(c.User.ShopName))
+	}
+	shop, err := affiliate.ValidateShopName(c.Args)
+	if err != nil {
+		if affiliate.ErrorReason(err) == "shop_name_empty" {
+			return c.ReplyKey(ctx, "seller_usage")
+		}
+		return err
+	}
+	app, err := h.store.ApplySeller(c.User.ID, shop)
+	if err != nil {
+		return err
+	}
+	zerolog.Ctx(ctx).Info().Msg("seller application filed")
+	if h.cfg.AutoApprove {
+		return h.decide(ctx, c, c.User.ID, true, 0)
+	}
+	if err := c.ReplyKey(ctx, "seller_applied", bot.Escape(app.ShopName)); err != nil {
+		return err
+	}
+	for _, id := range h.cfg.AdminIDs {
+		a, err := h.store.GetUser(id)
+		if err != nil {
+			continue // an admin who never opened the bot cannot be messaged
+		}
+		h.notify(ctx, a.ChatID, h.applicationMessage(a.Lang, c.User, app))
+	}
+	return nil
+}
+
+// applicationMessage is the card an admin sees for a pending application.
+func (h *Handler) applicationMessage(lang affiliate.Lang, u affiliate.User, app affiliate.Application) bot.Message {
+	who := bot.Escape(u.DisplayName())
+	if u.Username != "" {
+		who += " (@" + bot.Escape(u.Username) + ")"
+	}
+	id := strconv.FormatInt(u.ID, 10)
+	return bot.Message{
+		Text: i18n.T(lang, "app_card", who, id, bot.Escape(app.ShopName)),
+		Keyboard: bot.Keyboard{{
+			bot.Data(i18n.T(lang, "approve_button"), "app:ok:"+id),
+			bot.Data(i18n.T(lang, "reject_button"), "app:no:"+id),
+		}},
+	}
+}
+
+func (h *Handler) approveCmd(ctx context.Context, c *Call) error { return h.decideCmd(ctx, c, true) }
+func (h *Handler) rejectCmd(ctx context.Context, c *Call) error  { return h.decideCmd(ctx, c, false) }
+
+func (h *Handler) decideCmd(ctx context.Context, c *Call, approve bool) error {
+	id, err := strconv.ParseInt(strings.TrimSpace(c.Args), 10, 64)
+	if err != nil || id <= 0 {
+		key := "reject_usage"
+		if approve {
+			key = "approve_usage"
+		}
+		return c.ReplyKey(ctx, key)
+	}
+	return h.decide(ctx, c, id, approve, c.User.ID)
+}
+
+// applicationButton handles Approve / Reject on an application card: "app:ok:<user_id>".
+func (h *Handler) applicationButton(ctx context.Context, c *Call, arg string) error {
+	verb, idText, _ := strings.Cut(arg, ":")
+	id, err := strconv.ParseInt(idText, 10, 64)
+	if err != nil || (verb != "ok" && verb != "no") {
+		return h.send.AnswerCallback(ctx, c.Request, c.T("button_stale"), false)
+	}
+	return h.decide(ctx, c, id, verb == "ok", c.User.ID)
+}
+
+// decide approves or rejects an application and tells the applicant and the deciding admin. adminID 0
+// means automatic approval.
+func (h *Handler) decide(ctx context.Context, c *Call, userID int64, approve bool, adminID int64) error {
+	app, u, err := h.store.DecideApplication(userID, approve, adminID)
+	if err != nil {
+		if errors.Is(err, affiliate.ErrAppNotFound) || affiliate.ErrorReason(err) == "application_decided" {
+			return h.answerDecided(ctx, c, userID, err)
+		}
+		return err
+	}
+	zerolog.Ctx(ctx).Info().Int64("applicant_id", userID).Bool("approved", approve).Msg("seller application decided")
+	if approve {
+		h.installChatMenu(ctx, u)
+		h.notify(ctx, u.ChatID, bot.Message{Text: i18n.T(u.Lang, "seller_approved", bot.Escape(app.ShopName))})
+	} else {
+		h.notify(ctx, u.ChatID, bot.Message{Text: i18n.T(u.Lang, "seller_rejected", bot.Escape(app.ShopName))})
+	}
+	if adminID == 0 {
+		return nil // automatic: the applicant was told above
+	}
+	key := "decided_rejected"
+	if approve {
+		key = "decided_approved"
+	}
+	text := c.T(key, bot.Escape(app.ShopName), strconv.FormatInt(userID, 10))
+	if c.Kind == bot.KindCallback {
+		_ = h.send.AnswerCallback(ctx, c.Request, c.T(key+"_short"), false)
+		return h.send.Edit(ctx, c.Chat.ID, c.MessageID, bot.Message{Text: text})
+	}
+	return c.Reply(ctx, text)
+}
+
+// answerDecided tells an admin that there is nothing to decide, with the current state.
+func (h *Handler) answerDecided(ctx context.Context, c *Call, userID int64, cause error) error {
+	text := c.T("app_none", strconv.FormatInt(userID, 10))
+	if app, err := h.store.GetApplication(userID); err == nil && app.Status != affiliate.AppPending {
+		text = c.T("app_already_"+string(app.Status), bot.Escape(app.ShopName))
+	}
+	zerolog.Ctx(ctx).Debug().Err(cause).Msg("nothing to decide")
+	if c.Kind == bot.KindCallback {
+		_ = h.send.AnswerCallback(ctx, c.Request, text, true)
+		if c.MessageID != 0 {
+			return h.send.Edit(ctx, c.Chat.ID, c.MessageID, bot.Message{Text: text})
+		}
+		return nil
+	}
+	return c.Reply(ctx, text)
+}
+
+// sellers lists pending applications, each with its buttons.
+func (h *Handler) sellers(ctx context.Context, c *Call) error {
+	apps, err := h.store.PendingApplications()
+	if err != nil {
+		return err
+	}
+	if len(apps) == 0 {
+		return c.ReplyKey(ctx, "sellers_none")
+	}
+	if err := c.ReplyKey(ctx, "sellers_count", len(apps)); err != nil {
+		return err
+	}
+	const maxCards = 20
+	for i, app := range apps {
+		if i == maxCards {
+			return c.ReplyKey(ctx, "sellers_more", len(apps)-maxCards)
+		}
+		u, err := h.store.GetUser(app.UserID)
+		if err != nil {
+			u = affiliate.User{ID: app.UserID}
+		}
+		m := h.applicationMessage(c.Lang, u, app)
+		if _, err := h.send.Send(ctx, c.Chat.ID, m); err != nil {
+			return fmt.Errorf("send application card: %w", err)
+		}
+	}
+	return nil
+}
