@@ -28,8 +28,8 @@ var catalogue = map[string]msg{
 	// Welcome and help.
 	"welcome": {"Halo, %s! 👋 Selamat datang di <b>Keranjang</b>, program afiliasi untuk penjual online.\n\nCari produk untuk dipromosikan, dapatkan link keranjang, dan dapat komisi dari setiap pesanan.\nKetik /help untuk semua perintah. Ganti bahasa: /lang en",
 		"Hi, %s! 👋 Welcome to <b>Keranjang</b>, the affiliate programme for online sellers.\n\nFind products to promote, get your basket link, and earn commission on every order.\nType /help for all commands. Change language: /lang id"},
-	"welcome_back": {"Halo lagi, %s! 👋 Ketik /help untuk semua perintah.", "Hi again, %s! 👋 Type /help for all commands."},
-	"help_intro":   {"<b>Perintah Keranjang</b>", "<b>Keranjang commands</b>"},
+	"welcome_back":          {"Halo lagi, %s! 👋 Ketik /help untuk semua perintah.", "Hi again, %s! 👋 Type /help for all commands."},
+	"help_intro":            {"<b>Perintah Keranjang</b>", "<b>Keranjang commands</b>"},
 	"help_section.everyone": {"<b>Untuk semua</b>", "<b>For everyone</b>"},
 	"help_section.seller":   {"<b>Untuk penjual</b>", "<b>For sellers</b>"},
 	"help_section.admin":    {"<b>Untuk admin</b>", "<b>For admins</b>"},
@@ -84,7 +84,7 @@ var catalogue = map[string]msg{
 	"deleteme_done_short": {"Data dihapus.", "Data erased."},
 
 	// Seller applications.
-	"seller_usage": {"Tulis nama tokomu: /seller &lt;nama toko&gt;\nContoh: /seller Toko Batik Sari", "Give your shop name: /seller &lt;shop name&gt;\nExample: /seller Sari Batik Shop"},
+	"seller_usage":   {"Tulis nama tokomu: /seller &lt;nama toko&gt;\nContoh: /seller Toko Batik Sari", "Give your shop name: /seller &lt;shop name&gt;\nExample: /seller Sari Batik Shop"},
 	"seller_already": {"Kamu sudah terdaftar sebagai penjual (<b>%s</b>).", "You are already a seller (<b>%s</b>)."},
 	"seller_applied": {"Pendaftaran penjual untuk <b>%s</b> sudah dikirim ke admin. Kamu akan dikabari setelah diperiksa.",
 		"Your seller application for <b>%s</b> went to the admins. You will hear back once it is reviewed."},
