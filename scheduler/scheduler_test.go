@@ -1,0 +1,92 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/rs/zerolog"
+)
+
+func TestJobsRecoverAndKeepRunning(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	s := New(time.UTC, zerolog.Nop(), reg)
+	var panics, oks atomic.Int32
+	if err := s.Add("boom", "@every 1s", time.Second, func(context.Context) error {
+		panics.Add(1)
+		panic("boom")
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Add("fine", "@every 1s", time.Second, func(context.Context) error { oks.Add(1); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	deadline := time.Now().Add(20 * time.Second)
+	for panics.Load() < 2 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := s.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if panics.Load() < 2 {
+		t.Fatalf("a panicking job must run again after its panic (ran %d times)", panics.Load())
+	}
+	if oks.Load() == 0 {
+		t.Fatal("other jobs must keep running")
+	}
+	if got := testutil.ToFloat64(s.runs.WithLabelValues("boom", "panic")); got < 2 {
+		t.Errorf("panic runs metric = %v", got)
+	}
+}
+
+func TestRunReportsErrorsAndTimeout(t *testing.T) {
+	s := New(time.UTC, zerolog.Nop(), nil)
+	s.Run("err", time.Second, func(context.Context) error { return errors.New("x") }, zerolog.Nop())
+	if got := testutil.ToFloat64(s.runs.WithLabelValues("err", "error")); got != 1 {
+		t.Errorf("error runs = %v", got)
+	}
+	var sawDeadline atomic.Bool
+	s.Run("slow", 10*time.Millisecond, func(ctx context.Context) error {
+		<-ctx.Done()
+		sawDeadline.Store(errors.Is(ctx.Err(), context.DeadlineExceeded))
+		return ctx.Err()
+	}, zerolog.Nop())
+	if !sawDeadline.Load() {
+		t.Error("job context must carry the timeout")
+	}
+}
+
+func TestOverlapSkipped(t *testing.T) {
+	s := New(time.UTC, zerolog.Nop(), nil)
+	release := make(chan struct{})
+	var runs atomic.Int32
+	j := s.wrap("long", time.Minute, func(ctx context.Context) error {
+		runs.Add(1)
+		<-release
+		return nil
+	})
+	go j.Run()
+	for runs.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	j.Run() // returns at once: the first run still holds the guard
+	close(release)
+	if runs.Load() != 1 {
+		t.Fatalf("overlapping run was not skipped: %d runs", runs.Load())
+	}
+	if got := testutil.ToFloat64(s.runs.WithLabelValues("long", "skipped")); got != 1 {
+		t.Errorf("skipped = %v", got)
+	}
+}
+
+func TestBadSpec(t *testing.T) {
+	s := New(time.UTC, zerolog.Nop(), nil)
+	if err := s.Add("bad", "not a spec", time.Second, func(context.Context) error { return nil }); err == nil {
+		t.Fatal("a bad spec must be refused")
+	}
+}
