@@ -78,5 +78,6 @@ var (
 	ErrLinkNotFound    = &Error{Code: ENotFound, Reason: "link_not_found"}
 	ErrSellerNotFound  = &Error{Code: ENotFound, Reason: "seller_not_found"}
 	ErrAppNotFound     = &Error{Code: ENotFound, Reason: "application_not_found"}
+	ErrClickNotFound   = &Error{Code: ENotFound, Reason: "click_not_found"}
 	ErrProductPaused   = &Error{Code: EConflict, Reason: "product_paused"}
 )

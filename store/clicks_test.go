@@ -1,0 +1,235 @@
+package store
+
+import (
+	"testing"
+	"time"
+
+	"github.com/keranjang/keranjang/affiliate"
+)
+
+// clickSetup is a seller (10) with two products and an affiliate (20) with a link to each, and a second
+// affiliate (21) with a link to the first.
+func clickSetup(t *testing.T) (f *fixture, l1, l2, l3 affiliate.Link) {
+	f = newFixture(t)
+	f.seller(t, 10, "Toko")
+	f.user(t, 20, "Ani")
+	f.user(t, 21, "Budi")
+	p := f.product(t, 10, "Kopi", 1000)
+	q := f.product(t, 10, "Teh", 1000)
+	return f, f.join(t, 20, p.ID), f.join(t, 20, q.ID), f.join(t, 21, p.ID)
+}
+
+func TestUniqueClicks(t *testing.T) {
+	f, l1, l2, _ := clickSetup(t)
+	t0 := time.Date(2024, 3, 10, 10, 0, 0, 0, time.UTC)
+	steps := []struct {
+		name    string
+		click   affiliate.Click
+		unique  bool
+		logged  bool
+		clicks  int64
+		uniques int64
+	}{
+		{"first click", click(l1, "a1", t0, 1), true, true, 1, 1},
+		{"repeat an hour later", click(l1, "a2", t0.Add(time.Hour), 1), false, true, 2, 1},
+		{"other visitor", click(l1, "a3", t0.Add(time.Hour), 2), true, true, 3, 2},
+		{"same visitor, other link", click(l2, "a4", t0.Add(time.Hour), 1), true, true, 3, 2},
+		{"just under 24h after the last click", click(l1, "a5", t0.Add(25*time.Hour-time.Nanosecond), 1), false, true, 4, 2},
+		{"exactly 24h after the last click", click(l1, "a6", t0.Add(49*time.Hour-time.Nanosecond), 1), true, true, 5, 3},
+		{"bot", affiliate.Click{Code: l1.Code, AffiliateID: 20, ProductID: l1.ProductID, SellerID: 10, At: t0.Add(50 * time.Hour), Visitor: 9, Bot: true}, false, false, 5, 3},
+		{"retried click id", click(l1, "a1", t0.Add(51*time.Hour), 7), false, true, 5, 3},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			out := f.record(t, st.click)
+			if len(out) != 1 || out[0].Unique != st.unique {
+				t.Fatalf("unique = %v, want %v", out[0].Unique, st.unique)
+			}
+			if _, err := f.s.GetClick(out[0].ID); (err == nil) != st.logged {
+				t.Fatalf("logged: %v, want %v", err, st.logged)
+			}
+			c, err := f.s.LinkCounts(l1.Code, time.Time{}, time.Time{})
+			if err != nil || c.Clicks != st.clicks || c.UniqueClicks != st.uniques {
+				t.Fatalf("counts %+v %v, want %d/%d", c, err, st.clicks, st.uniques)
+			}
+		})
+	}
+	if c, _ := f.s.LinkCounts(l1.Code, time.Time{}, time.Time{}); c.BotVisits != 1 {
+		t.Fatalf("bot visits %+v", c)
+	}
+	got, err := f.s.GetClick("a3")
+	want := click(l1, "a3", t0.Add(time.Hour), 2)
+	want.Unique = true
+	if err != nil || got != want {
+		t.Fatalf("click %+v %v, want %+v", got, err, want)
+	}
+	_, err = f.s.GetClick("missing")
+	wantErr(t, err, affiliate.ErrClickNotFound)
+}
+
+func TestRecordClicksBatch(t *testing.T) {
+	f, l1, _, l3 := clickSetup(t)
+	t0 := time.Date(2024, 3, 10, 10, 0, 0, 0, time.UTC)
+	batch := []affiliate.Click{
+		click(l1, "b1", t0, 1),
+		click(l1, "b2", t0.Add(time.Minute), 1),
+		click(l3, "b3", t0.Add(time.Minute), 1),
+		click(l1, "", t0.Add(2*time.Minute), 2),
+		click(l1, "b1", t0.Add(3*time.Minute), 3), // same id within the batch
+	}
+	out := f.record(t, batch...)
+	wantUnique := []bool{true, false, true, true, false}
+	for i, c := range out {
+		if c.Unique != wantUnique[i] {
+			t.Fatalf("click %d unique %v", i, c.Unique)
+		}
+	}
+	if out[3].ID == "" || len(out[3].ID) != clickIDLen {
+		t.Fatalf("generated id %q", out[3].ID)
+	}
+	if batch[0].Unique {
+		t.Fatal("input slice modified")
+	}
+	if c, _ := f.s.LinkCounts(l1.Code, time.Time{}, time.Time{}); c != (affiliate.Counts{Clicks: 3, UniqueClicks: 2}) {
+		t.Fatalf("link counts %+v", c)
+	}
+	if st, _ := f.s.Stats(); st.Clicks != 4 {
+		t.Fatalf("stats clicks %d", st.Clicks)
+	}
+	bad := click(l1, "b9", t0, 1)
+	bad.Code = "bad"
+	if _, err := f.s.RecordClicks([]affiliate.Click{click(l1, "b8", t0, 1), bad}); affiliate.ErrorCode(err) != affiliate.EInvalid {
+		t.Fatalf("bad code: %v", err)
+	}
+	if _, err := f.s.GetClick("b8"); err == nil {
+		t.Fatal("part of a refused batch was written")
+	}
+	if out, err := f.s.RecordClicks(nil); err != nil || len(out) != 0 {
+		t.Fatalf("empty batch: %v %v", out, err)
+	}
+}
+
+func TestHourlyAggregation(t *testing.T) {
+	f, l1, l2, l3 := clickSetup(t)
+	at := func(s string) time.Time {
+		tm, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tm
+	}
+	f.record(t,
+		click(l1, "h1", at("2024-03-09T16:59:59Z"), 1), // 23:59:59 WIB on 9 March
+		click(l1, "h2", at("2024-03-09T17:00:00Z"), 2), // 00:00 WIB on 10 March
+		click(l2, "h3", at("2024-03-09T23:59:59Z"), 3), // end of the UTC day
+		click(l1, "h4", at("2024-03-10T00:00:00Z"), 4), // next UTC day
+		click(l3, "h5", at("2024-03-10T16:59:59Z"), 5), // last second of 10 March WIB, other affiliate
+		click(l1, "h6", at("2024-03-10T17:00:00Z"), 6), // 11 March WIB
+	)
+	jkt, err := time.LoadLocation("Asia/Jakarta")
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := func(loc *time.Location, d int) (time.Time, time.Time) {
+		from := time.Date(2024, 3, d, 0, 0, 0, 0, loc)
+		return from, from.AddDate(0, 0, 1)
+	}
+	jFrom, jTo := day(jkt, 10)
+	uFrom, uTo := day(time.UTC, 9)
+	tests := []struct {
+		name     string
+		code     string
+		aff      int64
+		from, to time.Time
+		link     int64
+		affCount int64
+	}{
+		{"jakarta 10 march, link", l1.Code, 20, jFrom, jTo, 2, 3},
+		{"utc 9 march", l1.Code, 20, uFrom, uTo, 2, 3},
+		{"one hour across midnight UTC", l1.Code, 20, at("2024-03-09T23:00:00Z"), at("2024-03-10T01:00:00Z"), 1, 2},
+		{"hour boundary excludes the next hour", l1.Code, 20, at("2024-03-09T16:00:00Z"), at("2024-03-09T17:00:00Z"), 1, 1},
+		{"partial hour counts whole", l1.Code, 20, at("2024-03-09T16:30:00Z"), at("2024-03-09T17:00:01Z"), 2, 2},
+		{"open start", l1.Code, 20, time.Time{}, at("2024-03-10T00:00:00Z"), 2, 3},
+		{"open end", l1.Code, 20, at("2024-03-10T00:00:00Z"), time.Time{}, 2, 2},
+		{"all time", l1.Code, 20, time.Time{}, time.Time{}, 4, 5},
+		{"other affiliate jakarta", l3.Code, 21, jFrom, jTo, 1, 1},
+		{"empty range", l1.Code, 20, jTo, jFrom, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := f.s.LinkCounts(tt.code, tt.from, tt.to)
+			if err != nil || c.Clicks != tt.link {
+				t.Fatalf("link counts %+v %v, want %d", c, err, tt.link)
+			}
+			a, err := f.s.AffiliateCounts(tt.aff, tt.from, tt.to)
+			if err != nil || a.Clicks != tt.affCount {
+				t.Fatalf("affiliate counts %+v %v, want %d", a, err, tt.affCount)
+			}
+		})
+	}
+	_, err = f.s.LinkCounts("ZZZZZZZZ", time.Time{}, time.Time{})
+	wantErr(t, err, affiliate.ErrLinkNotFound)
+	if a, _ := f.s.AffiliateCounts(999, time.Time{}, time.Time{}); a != (affiliate.Counts{}) {
+		t.Fatalf("unknown affiliate %+v", a)
+	}
+}
+
+func TestAffiliateReport(t *testing.T) {
+	f, l1, l2, l3 := clickSetup(t)
+	f.seller(t, 11, "Lain")
+	f.user(t, 22, "Citra")
+	other := f.product(t, 11, "Lain", 1000)
+	lOther := f.join(t, 20, other.ID)
+	l4 := f.join(t, 22, l1.ProductID) // enrolled, never clicked
+	t0 := time.Date(2024, 3, 10, 10, 0, 0, 0, time.UTC)
+	f.record(t,
+		click(l3, "r1", t0, 1), click(l3, "r2", t0, 2), click(l3, "r3", t0, 2),
+		click(l1, "r4", t0, 1), click(l1, "r5", t0, 3),
+		click(l2, "r6", t0, 1),
+		click(lOther, "r7", t0, 1),
+		click(l1, "r8", t0.Add(48*time.Hour), 1), // outside the range
+	)
+	from, to := t0.Add(-time.Hour), t0.Add(time.Hour)
+	rows, err := f.s.AffiliateReport(10, 0, from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []affiliate.ReportRow{
+		{AffiliateID: 21, AffiliateName: "Budi", ProductID: l3.ProductID, ProductName: "Kopi", Code: l3.Code, Counts: affiliate.Counts{Clicks: 3, UniqueClicks: 2}},
+		{AffiliateID: 20, AffiliateName: "Ani", ProductID: l1.ProductID, ProductName: "Kopi", Code: l1.Code, Counts: affiliate.Counts{Clicks: 2, UniqueClicks: 2}},
+		{AffiliateID: 20, AffiliateName: "Ani", ProductID: l2.ProductID, ProductName: "Teh", Code: l2.Code, Counts: affiliate.Counts{Clicks: 1, UniqueClicks: 1}},
+		{AffiliateID: 22, AffiliateName: "Citra", ProductID: l4.ProductID, ProductName: "Kopi", Code: l4.Code},
+	}
+	if len(rows) != len(want) {
+		t.Fatalf("rows %+v", rows)
+	}
+	for i := range want {
+		if rows[i] != want[i] {
+			t.Fatalf("row %d: %+v, want %+v", i, rows[i], want[i])
+		}
+	}
+	rows, err = f.s.AffiliateReport(10, l2.ProductID, from, to)
+	if err != nil || len(rows) != 1 || rows[0].Code != l2.Code {
+		t.Fatalf("one product: %+v %v", rows, err)
+	}
+	_, err = f.s.AffiliateReport(10, other.ID, from, to)
+	wantErr(t, err, affiliate.ErrProductNotFound)
+	if rows, _ := f.s.AffiliateReport(99, 0, from, to); len(rows) != 0 {
+		t.Fatalf("seller without products: %+v", rows)
+	}
+}
+
+func TestPruneVisitors(t *testing.T) {
+	f, l1, l2, _ := clickSetup(t)
+	t0 := time.Date(2024, 3, 10, 10, 0, 0, 0, time.UTC)
+	f.record(t, click(l1, "p1", t0, 1), click(l2, "p2", t0.Add(2*time.Hour), 1), click(l1, "p3", t0.Add(3*time.Hour), 2))
+	n, err := f.s.PruneVisitors(t0.Add(2*time.Hour + time.Second))
+	if err != nil || n != 2 {
+		t.Fatalf("pruned %d, %v", n, err)
+	}
+	// A pruned visitor counts as unique again; a kept one does not.
+	out := f.record(t, click(l1, "p4", t0.Add(4*time.Hour), 1), click(l1, "p5", t0.Add(4*time.Hour), 2))
+	if !out[0].Unique || out[1].Unique {
+		t.Fatalf("after prune: %v %v", out[0].Unique, out[1].Unique)
+	}
+}

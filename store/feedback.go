@@ -1,0 +1,113 @@
+package store
+
+import (
+	"encoding/binary"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/keranjang/keranjang/affiliate"
+)
+
+// AddFeedback stores an affiliate's comment to a product's seller. The seller comes from the product;
+// ID and At are set. Invalid reasons: "feedback_empty", "feedback_long".
+func (s *Store) AddFeedback(f affiliate.Feedback) (affiliate.Feedback, error) {
+	f.Text = strings.TrimSpace(f.Text)
+	if f.Text == "" {
+		return affiliate.Feedback{}, affiliate.Errorf(affiliate.EInvalid, "feedback_empty")
+	}
+	if utf8.RuneCountInString(f.Text) > affiliate.MaxFeedbackLen {
+		return affiliate.Feedback{}, affiliate.Errorf(affiliate.EInvalid, "feedback_long", affiliate.MaxFeedbackLen)
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		p, err := getProduct(tx, f.ProductID)
+		if err != nil {
+			return err
+		}
+		if _, err := getUser(tx, f.AffiliateID); err != nil {
+			return err
+		}
+		fb := tx.Bucket(bFeedback)
+		id, err := fb.NextSequence()
+		if err != nil {
+			return err
+		}
+		f.ID, f.SellerID, f.At = id, p.SellerID, s.now().UTC()
+		if err := tx.Bucket(bSellerFeedback).Put(key2(uint64(f.SellerID), id), nil); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bUserFeedback).Put(key2(uint64(f.AffiliateID), id), nil); err != nil {
+			return err
+		}
+		return putJSON(fb, u64(id), f)
+	})
+	if err != nil {
+		return affiliate.Feedback{}, fmt.Errorf("add feedback: %w", err)
+	}
+	return f, nil
+}
+
+// SellerFeedback lists the newest feedback for a seller's products, newest first, at most limit
+// (limit ≤ 0: all).
+func (s *Store) SellerFeedback(sellerID int64, limit int) ([]affiliate.Feedback, error) {
+	var out []affiliate.Feedback
+	err := s.db.View(func(tx *bolt.Tx) error {
+		fb := tx.Bucket(bFeedback)
+		prefix := idKey(sellerID)
+		c := tx.Bucket(bSellerFeedback).Cursor()
+		k, _ := c.Seek(key2(uint64(sellerID)+1, 0))
+		if k == nil {
+			k, _ = c.Last()
+		} else {
+			k, _ = c.Prev()
+		}
+		for ; hasPrefix(k, prefix) && (limit <= 0 || len(out) < limit); k, _ = c.Prev() {
+			var f affiliate.Feedback
+			found, err := getJSON(fb, k[8:], &f)
+			if err != nil {
+				return err
+			}
+			if found {
+				out = append(out, f)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("seller feedback: %w", err)
+	}
+	return out, nil
+}
+
+// deleteUserFeedback removes the feedback an affiliate wrote, with its index entries.
+func deleteUserFeedback(tx *bolt.Tx, affiliateID int64) error {
+	fb, sf, uf := tx.Bucket(bFeedback), tx.Bucket(bSellerFeedback), tx.Bucket(bUserFeedback)
+	prefix := idKey(affiliateID)
+	var keys [][]byte
+	c := uf.Cursor()
+	for k, _ := c.Seek(prefix); hasPrefix(k, prefix); k, _ = c.Next() {
+		keys = append(keys, append([]byte(nil), k...))
+	}
+	for _, k := range keys {
+		id := k[8:]
+		var f affiliate.Feedback
+		found, err := getJSON(fb, id, &f)
+		if err != nil {
+			return err
+		}
+		if found {
+			if err := sf.Delete(key2(uint64(f.SellerID), binary.BigEndian.Uint64(id))); err != nil {
+				return err
+			}
+			if err := fb.Delete(id); err != nil {
+				return err
+			}
+		}
+		if err := uf.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}

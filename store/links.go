@@ -1,0 +1,251 @@
+package store
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/keranjang/keranjang/affiliate"
+)
+
+// maxCodeTries bounds the retries on a link-code collision; with 62^8 codes a second try is already rare.
+const maxCodeTries = 16
+
+// JoinProduct enrols an affiliate: returns the existing link (created=false) or a new one with a fresh
+// unique code. ErrUserNotFound, ErrProductNotFound, ErrProductPaused (for a new link; an affiliate who
+// already joined gets the existing link back even while the product is paused).
+func (s *Store) JoinProduct(affiliateID int64, productID uint64) (affiliate.Link, bool, error) {
+	var (
+		link    affiliate.Link
+		created bool
+	)
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		p, err := getProduct(tx, productID)
+		if err != nil {
+			return err
+		}
+		pairs := tx.Bucket(bAffLinks)
+		pair := key2(uint64(affiliateID), productID)
+		if code := pairs.Get(pair); code != nil {
+			link, err = getLink(tx, string(code))
+			return err
+		}
+		if p.Status != affiliate.ProductActive {
+			return affiliate.ErrProductPaused
+		}
+		if _, err := getUser(tx, affiliateID); err != nil {
+			return err
+		}
+		links := tx.Bucket(bLinks)
+		code := ""
+		for range maxCodeTries {
+			c, err := s.randomString(affiliate.LinkCodeLen)
+			if err != nil {
+				return err
+			}
+			if links.Get([]byte(c)) == nil {
+				code = c
+				break
+			}
+		}
+		if code == "" {
+			return fmt.Errorf("no free link code after %d tries", maxCodeTries)
+		}
+		link = affiliate.Link{Code: code, AffiliateID: affiliateID, ProductID: productID, SellerID: p.SellerID, CreatedAt: s.now().UTC()}
+		created = true
+		if err := pairs.Put(pair, []byte(code)); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bProductLinks).Put(append(u64(productID), code...), nil); err != nil {
+			return err
+		}
+		return putJSON(links, []byte(code), link)
+	})
+	if err != nil {
+		return affiliate.Link{}, false, fmt.Errorf("join product: %w", err)
+	}
+	return link, created, nil
+}
+
+// GetLink returns a link by code or affiliate.ErrLinkNotFound.
+func (s *Store) GetLink(code string) (affiliate.Link, error) {
+	if !affiliate.ValidCode(code) {
+		return affiliate.Link{}, affiliate.ErrLinkNotFound
+	}
+	var l affiliate.Link
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		l, err = getLink(tx, code)
+		return err
+	})
+	if err != nil {
+		return affiliate.Link{}, fmt.Errorf("get link: %w", err)
+	}
+	return l, nil
+}
+
+func getLink(tx *bolt.Tx, code string) (affiliate.Link, error) {
+	var l affiliate.Link
+	found, err := getJSON(tx.Bucket(bLinks), []byte(code), &l)
+	if err != nil {
+		return l, err
+	}
+	if !found {
+		return l, affiliate.ErrLinkNotFound
+	}
+	return l, nil
+}
+
+// UpdateLink changes a link with fn in one transaction (for example to set Reminded). The code,
+// affiliate, product, seller and creation time cannot be changed.
+func (s *Store) UpdateLink(code string, fn func(*affiliate.Link) error) (affiliate.Link, error) {
+	var l affiliate.Link
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		var err error
+		if l, err = getLink(tx, code); err != nil {
+			return err
+		}
+		old := l
+		if err := fn(&l); err != nil {
+			return err
+		}
+		l.Code, l.AffiliateID, l.ProductID, l.SellerID, l.CreatedAt = old.Code, old.AffiliateID, old.ProductID, old.SellerID, old.CreatedAt
+		return putJSON(tx.Bucket(bLinks), []byte(code), l)
+	})
+	if err != nil {
+		return affiliate.Link{}, fmt.Errorf("update link: %w", err)
+	}
+	return l, nil
+}
+
+// ForEachLink calls fn for every link in code order until fn returns false. fn runs inside a read
+// transaction: it must not call the store's writing methods.
+func (s *Store) ForEachLink(fn func(affiliate.Link) bool) error {
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bLinks).Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			l, err := getLink(tx, string(k))
+			if err != nil {
+				return err
+			}
+			if !fn(l) {
+				return nil
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("for each link: %w", err)
+	}
+	return nil
+}
+
+// AffiliateLinks lists an affiliate's links, oldest first.
+func (s *Store) AffiliateLinks(affiliateID int64) ([]affiliate.Link, error) {
+	var out []affiliate.Link
+	err := s.db.View(func(tx *bolt.Tx) error {
+		prefix := idKey(affiliateID)
+		c := tx.Bucket(bAffLinks).Cursor()
+		for k, v := c.Seek(prefix); hasPrefix(k, prefix); k, v = c.Next() {
+			l, err := getLink(tx, string(v))
+			if err != nil {
+				return err
+			}
+			out = append(out, l)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("affiliate links: %w", err)
+	}
+	sortLinks(out)
+	return out, nil
+}
+
+// ProductLinks lists a product's links, oldest first.
+func (s *Store) ProductLinks(productID uint64) ([]affiliate.Link, error) {
+	var out []affiliate.Link
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		out, err = productLinks(tx, productID)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("product links: %w", err)
+	}
+	sortLinks(out)
+	return out, nil
+}
+
+func productLinks(tx *bolt.Tx, productID uint64) ([]affiliate.Link, error) {
+	var out []affiliate.Link
+	prefix := u64(productID)
+	c := tx.Bucket(bProductLinks).Cursor()
+	for k, _ := c.Seek(prefix); hasPrefix(k, prefix); k, _ = c.Next() {
+		l, err := getLink(tx, string(k[8:]))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, l)
+	}
+	return out, nil
+}
+
+func sortLinks(links []affiliate.Link) {
+	slices.SortStableFunc(links, func(a, b affiliate.Link) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ProductID, b.ProductID)
+	})
+}
+
+// Target resolves a link code for the redirect hot path (served from an in-memory cache that product
+// edits invalidate). ErrLinkNotFound for unknown codes. Paused products still resolve.
+func (s *Store) Target(code string) (affiliate.Target, error) {
+	s.targetMu.RLock()
+	t, ok := s.targets[code]
+	gen := s.gen
+	s.targetMu.RUnlock()
+	if ok {
+		return t, nil
+	}
+	if !affiliate.ValidCode(code) {
+		return affiliate.Target{}, affiliate.ErrLinkNotFound
+	}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		l, err := getLink(tx, code)
+		if err != nil {
+			return err
+		}
+		p, err := getProduct(tx, l.ProductID)
+		if err != nil {
+			return err
+		}
+		t = affiliate.Target{Code: l.Code, URL: p.URL, ProductID: l.ProductID, AffiliateID: l.AffiliateID, SellerID: l.SellerID}
+		return nil
+	})
+	if err != nil {
+		return affiliate.Target{}, fmt.Errorf("target: %w", err)
+	}
+	// The read above started after gen was loaded: if no invalidation happened since, nothing committed
+	// before the read can have changed what it saw, so the entry is current.
+	s.targetMu.Lock()
+	if s.gen == gen {
+		s.targets[code] = t
+	}
+	s.targetMu.Unlock()
+	return t, nil
+}
+
+// invalidateTargets drops cached targets after a commit that changed them.
+func (s *Store) invalidateTargets(codes []string) {
+	s.targetMu.Lock()
+	s.gen++
+	for _, c := range codes {
+		delete(s.targets, c)
+	}
+	s.targetMu.Unlock()
+}

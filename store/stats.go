@@ -1,0 +1,33 @@
+package store
+
+import (
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/keranjang/keranjang/affiliate"
+)
+
+// Stats counts users, sellers, pending applications, products, links, clicks, bot and orphan visits.
+// Orders and Outbox are not kept by this store and stay zero. Key counts walk their buckets' pages,
+// which is fine for an admin command.
+func (s *Store) Stats() (affiliate.Stats, error) {
+	var st affiliate.Stats
+	err := s.db.View(func(tx *bolt.Tx) error {
+		keys := func(name []byte) int64 { return int64(tx.Bucket(name).Stats().KeyN) }
+		st.Users = keys(bUsers)
+		st.Sellers = keys(bSellers)
+		st.Pending = keys(bAppsPending)
+		st.Products = keys(bProducts)
+		st.Links = keys(bLinks)
+		meta := tx.Bucket(bMeta)
+		st.Clicks = int64(getU64(meta, kNClicks))
+		st.Bots = int64(getU64(meta, kNBots))
+		st.Orphans = int64(getU64(meta, kNOrphans))
+		return nil
+	})
+	if err != nil {
+		return affiliate.Stats{}, fmt.Errorf("stats: %w", err)
+	}
+	return st, nil
+}

@@ -1,0 +1,249 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/keranjang/keranjang/affiliate"
+)
+
+func TestOpenMigrations(t *testing.T) {
+	tests := []struct {
+		name    string
+		prepare func(t *testing.T, path string)
+		wantErr bool
+	}{
+		{name: "new file"},
+		{name: "v0 empty bbolt file", prepare: func(t *testing.T, path string) {
+			db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = db.Close()
+		}},
+		{name: "v0 with a meta bucket and no version", prepare: func(t *testing.T, path string) {
+			db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := db.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucket(bMeta); return err }); err != nil {
+				t.Fatal(err)
+			}
+			_ = db.Close()
+		}},
+		{name: "current version", prepare: func(t *testing.T, path string) {
+			s, err := Open(path, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := s.RegisterUser(affiliate.User{ID: 7, FirstName: "Sari"}); err != nil {
+				t.Fatal(err)
+			}
+			_ = s.Close()
+		}},
+		{name: "newer version refused", wantErr: true, prepare: func(t *testing.T, path string) {
+			db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = db.Update(func(tx *bolt.Tx) error {
+				b, err := tx.CreateBucket(bMeta)
+				if err != nil {
+					return err
+				}
+				return b.Put(kSchema, binary.BigEndian.AppendUint32(nil, uint32(SchemaLatest+1)))
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = db.Close()
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "k.db")
+			if tt.prepare != nil {
+				tt.prepare(t, path)
+			}
+			s, err := Open(path, Options{})
+			if tt.wantErr {
+				if err == nil {
+					_ = s.Close()
+					t.Fatal("open succeeded")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("open: %v", err)
+			}
+			defer s.Close()
+			v, err := s.SchemaVersion()
+			if err != nil || v != SchemaLatest {
+				t.Fatalf("schema version %d, %v; want %d", v, err, SchemaLatest)
+			}
+			err = s.db.View(func(tx *bolt.Tx) error {
+				for _, name := range allBuckets {
+					if tx.Bucket(name) == nil {
+						t.Errorf("bucket %s missing", name)
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(s.VisitorSalt()) != saltLen {
+				t.Fatalf("salt length %d", len(s.VisitorSalt()))
+			}
+		})
+	}
+}
+
+func TestSaltStableAcrossReopen(t *testing.T) {
+	f := newFixture(t)
+	salt := f.s.VisitorSalt()
+	f.reopen(t)
+	if !bytes.Equal(salt, f.s.VisitorSalt()) {
+		t.Fatal("salt changed on reopen")
+	}
+	other := newFixture(t)
+	if bytes.Equal(salt, other.s.VisitorSalt()) {
+		t.Fatal("two databases share a salt")
+	}
+}
+
+func TestOpenLockedFileTimesOut(t *testing.T) {
+	f := newFixture(t)
+	start := time.Now()
+	s, err := Open(f.path, Options{Timeout: 200 * time.Millisecond})
+	if err == nil {
+		_ = s.Close()
+		t.Fatal("second open of a locked file succeeded")
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("second open took %v", d)
+	}
+	if err := f.s.Ping(); err != nil {
+		t.Fatalf("ping: %v", err)
+	}
+}
+
+func TestPingAfterClose(t *testing.T) {
+	f := newFixture(t)
+	_ = f.s.Close()
+	if err := f.s.Ping(); err == nil {
+		t.Fatal("ping of a closed store succeeded")
+	}
+}
+
+func TestBackup(t *testing.T) {
+	f := newFixture(t)
+	f.user(t, 42, "Budi")
+	var buf bytes.Buffer
+	n, err := f.s.Backup(&buf)
+	if err != nil || n != int64(buf.Len()) || n == 0 {
+		t.Fatalf("backup: %d bytes, %v (buffer %d)", n, err, buf.Len())
+	}
+	path := filepath.Join(t.TempDir(), "copy.db")
+	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatalf("open backup: %v", err)
+	}
+	defer s.Close()
+	if u, err := s.GetUser(42); err != nil || u.FirstName != "Budi" {
+		t.Fatalf("user in backup: %+v, %v", u, err)
+	}
+	if !bytes.Equal(s.VisitorSalt(), f.s.VisitorSalt()) {
+		t.Fatal("backup has another salt")
+	}
+}
+
+func TestPersistenceAcrossReopen(t *testing.T) {
+	f := newFixture(t)
+	f.seller(t, 10, "Toko Sari")
+	f.user(t, 20, "Budi")
+	if _, err := f.s.UpdateUser(20, func(u *affiliate.User) error { u.Lang = affiliate.LangEN; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.s.SaveFlow(affiliate.Flow{UserID: 10, Name: "addproduct", Step: "price", Data: map[string]string{"name": "Batik"}}); err != nil {
+		t.Fatal(err)
+	}
+	p := f.product(t, 10, "Batik", 1000)
+	l := f.join(t, 20, p.ID)
+	f.record(t, click(l, "c1", f.clock.Now(), 1), click(l, "c2", f.clock.Now(), 2))
+	key, err := f.s.APIKey(10)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	f.reopen(t)
+
+	if u, err := f.s.GetUser(20); err != nil || u.Lang != affiliate.LangEN || u.Roles() != affiliate.RoleAffiliate {
+		t.Fatalf("affiliate after reopen: %+v, %v", u, err)
+	}
+	if u, err := f.s.GetUser(10); err != nil || !u.Roles().Has(affiliate.RoleSeller) || u.ShopName != "Toko Sari" || u.Lang != affiliate.LangID {
+		t.Fatalf("seller after reopen: %+v, %v", u, err)
+	}
+	if fl, ok, err := f.s.GetFlow(10); err != nil || !ok || fl.Step != "price" || fl.Data["name"] != "Batik" {
+		t.Fatalf("flow after reopen: %+v %v %v", fl, ok, err)
+	}
+	if got, err := f.s.GetProduct(p.ID); err != nil || got.Name != "Batik" || got.Rate != 1000 {
+		t.Fatalf("product after reopen: %+v, %v", got, err)
+	}
+	if got, err := f.s.GetLink(l.Code); err != nil || got.AffiliateID != 20 {
+		t.Fatalf("link after reopen: %+v, %v", got, err)
+	}
+	if again, created, err := f.s.JoinProduct(20, p.ID); err != nil || created || again.Code != l.Code {
+		t.Fatalf("join after reopen: %+v %v %v", again, created, err)
+	}
+	if c, err := f.s.LinkCounts(l.Code, time.Time{}, time.Time{}); err != nil || c.Clicks != 2 || c.UniqueClicks != 2 {
+		t.Fatalf("counts after reopen: %+v, %v", c, err)
+	}
+	if got, err := f.s.APIKey(10); err != nil || got != key {
+		t.Fatalf("api key after reopen: %q, %v", got, err)
+	}
+	if id, err := f.s.SellerByAPIKey(key); err != nil || id != 10 {
+		t.Fatalf("seller by key after reopen: %d, %v", id, err)
+	}
+	// Product ids keep counting from where they were.
+	if p2 := f.product(t, 10, "Tenun", 1000); p2.ID != p.ID+1 {
+		t.Fatalf("next product id %d after %d", p2.ID, p.ID)
+	}
+}
+
+func TestStats(t *testing.T) {
+	f := newFixture(t)
+	f.seller(t, 10, "Toko")
+	f.user(t, 20, "A")
+	f.user(t, 30, "B")
+	if _, err := f.s.ApplySeller(30, "Warung"); err != nil {
+		t.Fatal(err)
+	}
+	p := f.product(t, 10, "Kopi", 500)
+	l := f.join(t, 20, p.ID)
+	f.join(t, 30, p.ID)
+	now := f.clock.Now()
+	bot := click(l, "", now, 9)
+	bot.Bot = true
+	f.record(t, click(l, "c1", now, 1), click(l, "c2", now, 1), bot)
+	if err := f.s.AddOrphans(3); err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.s.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := affiliate.Stats{Users: 3, Sellers: 1, Pending: 1, Products: 1, Links: 2, Clicks: 2, Bots: 1, Orphans: 3}
+	if got != want {
+		t.Fatalf("stats %+v, want %+v", got, want)
+	}
+}
