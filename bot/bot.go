@@ -134,6 +134,9 @@ func New(cfg Config, h Handler) (*Bot, error) {
 	return b, nil
 }
 
+// SetHandler sets the update handler; call it before Start.
+func (b *Bot) SetHandler(h Handler) { b.handler = h }
+
 // Username is the bot's username, known after Start.
 func (b *Bot) Username() string { return b.username }
 

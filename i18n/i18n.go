@@ -23,8 +23,11 @@ func T(lang affiliate.Lang, key string, args ...any) string {
 	if lang == affiliate.LangEN {
 		s = m.en
 	}
+	if !strings.Contains(s, "%") {
+		return s // a message without verbs ignores arguments rather than printing %!(EXTRA …)
+	}
 	if len(args) == 0 {
-		return s
+		return strings.ReplaceAll(s, "%%", "%")
 	}
 	return fmt.Sprintf(s, args...)
 }

@@ -89,6 +89,9 @@ func TestTFallbacks(t *testing.T) {
 	if got := Reason(affiliate.LangEN, affiliate.Errorf(affiliate.EInvalid, "shop_name_long", 64)); !strings.Contains(got, "64") {
 		t.Errorf("Reason with args = %q", got)
 	}
+	if got := T(affiliate.LangEN, "err.rate_range"); strings.Contains(got, "%%") || !strings.Contains(got, "80%") {
+		t.Errorf("a literal percent sign without arguments: %q", got)
+	}
 	if got := Reason(affiliate.LangEN, errors.New("disk on fire")); got != T(affiliate.LangEN, "err.internal") || strings.Contains(got, "disk") {
 		t.Errorf("internal errors must not leak: %q", got)
 	}

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/rs/zerolog"
+
+	"github.com/keranjang/keranjang/affiliate"
+	"github.com/keranjang/keranjang/bot"
+	"github.com/keranjang/keranjang/commands"
+	"github.com/keranjang/keranjang/i18n"
+	"github.com/keranjang/keranjang/scheduler"
+	"github.com/keranjang/keranjang/store"
+	"github.com/keranjang/keranjang/track"
+)
+
+// ShutdownTimeout is the budget of an ordered shutdown.
+const ShutdownTimeout = 10 * time.Second
+
+// Options are the seams tests and the demo use; production passes the zero value.
+type Options struct {
+	Now         func() time.Time // clock (time.Now)
+	BotWorkers  int              // update workers (16)
+	PollTimeout time.Duration    // long-poll timeout (30s)
+	RateBurst   int              // inbound updates a user may burst (10)
+}
+
+// App is the running system: store, bot, HTTP server and scheduler, wired together.
+type App struct {
+	cfg   Config
+	log   zerolog.Logger
+	store *store.Store
+	bot   *bot.Bot
+	cmds  *commands.Handler
+	http  *track.Server
+	sched *scheduler.Scheduler
+	reg   *prometheus.Registry
+}
+
+// Start opens the store, starts the HTTP server, connects the bot and starts the scheduler. On error
+// everything started so far is stopped again.
+func Start(ctx context.Context, cfg Config, log zerolog.Logger, opt Options) (_ *App, err error) {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	a := &App{cfg: cfg, log: log, reg: prometheus.NewRegistry()}
+	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	defer func() {
+		if err != nil {
+			sctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
+			defer cancel()
+			_ = a.Shutdown(sctx)
+		}
+	}()
+
+	a.store, err = store.Open(cfg.DB, store.Options{Now: opt.Now})
+	if err != nil {
+		return nil, fmt.Errorf("KERANJANG_DB: open %s: %w", cfg.DB, err)
+	}
+
+	a.bot, err = bot.New(bot.Config{
+		Token: cfg.BotToken, APIURL: cfg.BotAPIURL, WebhookURL: cfg.WebhookURL, WebhookSecret: cfg.WebhookSecret,
+		Workers: opt.BotWorkers, PollTimeout: opt.PollTimeout, RateBurst: opt.RateBurst, Logger: log, Registry: a.reg, Now: opt.Now,
+		TooFast: func(code string) string { return i18n.T(affiliate.LangFromCode(code), "too_fast") },
+	}, nil)
+	if err != nil {
+		return nil, err
+	}
+	a.cmds = commands.New(a.store, a.bot, commands.Config{
+		AdminIDs: cfg.AdminIDs, AutoApprove: cfg.SellerApproval == "auto", PublicURL: cfg.PublicURL,
+		DefaultZone: cfg.TimeZone, AttributionWindow: cfg.AttributionWindow, ShopHosts: cfg.ShopHosts,
+		Now: opt.Now, Logger: log,
+	})
+	a.bot.SetHandler(a.cmds)
+
+	trackCfg := track.Config{
+		Addr: cfg.HTTPAddr, PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies,
+		AdminToken: cfg.AdminToken.Reveal(), Now: opt.Now, Logger: log, Registry: a.reg,
+		Ready: a.bot.Ready, DefaultLocation: cfg.TimeZone,
+	}
+	if cfg.WebhookURL != "" {
+		trackCfg.Webhook = a.bot.WebhookHandler()
+	}
+	a.http = track.New(trackCfg, a.store)
+	if err := a.http.Start(ctx); err != nil {
+		return nil, fmt.Errorf("KERANJANG_HTTP_ADDR: %w", err)
+	}
+
+	if err := a.bot.Start(ctx); err != nil {
+		return nil, err
+	}
+	mctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := a.cmds.InstallMenus(mctx); err != nil {
+		log.Warn().Err(err).Msg("could not set the command menus")
+	}
+
+	a.sched = scheduler.New(cfg.TimeZone, log, a.reg)
+	if err := a.sched.Add("prune_visitors", "@every 1h", time.Minute, func(ctx context.Context) error {
+		n, err := a.store.PruneVisitors(opt.Now().Add(-affiliate.UniqueWindow))
+		zerolog.Ctx(ctx).Debug().Int("pruned", n).Msg("visitor marks pruned")
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	a.sched.Start()
+	log.Info().Str("http_addr", a.http.Addr()).Str("bot", a.bot.Username()).Msg("ready")
+	return a, nil
+}
+
+// HTTPAddr is the address the HTTP server listens on.
+func (a *App) HTTPAddr() string { return a.http.Addr() }
+
+// Shutdown stops in order: stop taking updates and finish handlers, stop the scheduler, stop HTTP and
+// write every buffered click, close the database. Each step runs even when an earlier one failed.
+func (a *App) Shutdown(ctx context.Context) error {
+	var errs []error
+	if a.bot != nil {
+		errs = append(errs, a.bot.Stop(ctx))
+	}
+	if a.sched != nil {
+		errs = append(errs, a.sched.Stop(ctx))
+	}
+	if a.http != nil {
+		errs = append(errs, a.http.Shutdown(ctx))
+	}
+	if a.store != nil {
+		errs = append(errs, a.store.Close())
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,296 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/keranjang/keranjang/internal/tgfake"
+)
+
+// demo runs the whole system in one process against the built-in fake Bot API with a temporary database
+// and scripted people, and prints the conversation as a transcript.
+func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	verbose := len(args) > 0 && (args[0] == "-v" || args[0] == "--verbose")
+	dir, err := os.MkdirTemp("", "keranjang-demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	log := zerolog.Nop()
+	if verbose {
+		log = zerolog.New(zerolog.ConsoleWriter{Out: stderr, TimeFormat: time.TimeOnly}).Level(zerolog.InfoLevel).With().Timestamp().Logger()
+	}
+	const adminID = 1001
+	sb, err := newSandbox(ctx, dir, log, map[string]string{
+		"KERANJANG_ADMIN_IDS":       fmt.Sprint(adminID),
+		"KERANJANG_TRUSTED_PROXIES": "127.0.0.0/8",
+	}, Options{RateBurst: 50}) // scripted people type faster than the inbound limit allows humans
+	if err != nil {
+		return err
+	}
+	defer sb.close()
+	d := &demoScript{sb: sb, out: stdout, names: map[int64]string{}}
+	sb.fake.OnCall(d.record)
+	return d.run(ctx, adminID)
+}
+
+type demoScript struct {
+	sb    *sandbox
+	out   io.Writer
+	names map[int64]string
+
+	mu      sync.Mutex
+	pending []tgfake.Call
+}
+
+// record keeps the bot's outgoing messages for the transcript.
+func (d *demoScript) record(c tgfake.Call) {
+	switch c.Method {
+	case "sendMessage", "editMessageText", "sendPhoto", "sendDocument", "answerCallbackQuery":
+		if c.Status == http.StatusOK {
+			d.mu.Lock()
+			d.pending = append(d.pending, c)
+			d.mu.Unlock()
+		}
+	}
+}
+
+func (d *demoScript) user(id int64, first, username, lang string) tgfake.User {
+	d.names[id] = first
+	return tgfake.User{ID: id, FirstName: first, Username: username, LanguageCode: lang}
+}
+
+func (d *demoScript) heading(s string) { fmt.Fprintf(d.out, "\n━━ %s ━━\n", s) }
+
+func (d *demoScript) note(s string) { fmt.Fprintf(d.out, "   · %s\n", s) }
+
+// say sends text as u and prints what the bot answered.
+func (d *demoScript) say(u tgfake.User, text string) {
+	fmt.Fprintf(d.out, "\n👤 %s: %s\n", u.FirstName, text)
+	d.sb.fake.SendText(u, tgfake.Chat{}, text)
+	d.flush()
+}
+
+// press presses the button labelled label on the last message u got, and prints the result.
+func (d *demoScript) press(u tgfake.User, label string) error {
+	for _, m := range reverse(d.sb.fake.Sent(u.ID)) {
+		if b, ok := m.Button(label); ok {
+			fmt.Fprintf(d.out, "\n👤 %s presses [%s]\n", u.FirstName, b.Text)
+			d.sb.fake.PressButton(u, m, b.CallbackData)
+			d.flush()
+			return nil
+		}
+	}
+	return fmt.Errorf("demo: no button %q for %s", label, u.FirstName)
+}
+
+func reverse(ms []tgfake.Message) []tgfake.Message {
+	out := make([]tgfake.Message, len(ms))
+	for i, m := range ms {
+		out[len(ms)-1-i] = m
+	}
+	return out
+}
+
+// flush waits for the bot to go quiet and prints its messages.
+func (d *demoScript) flush() {
+	settle(d.sb.fake, 250*time.Millisecond, 5*time.Second)
+	d.mu.Lock()
+	calls := d.pending
+	d.pending = nil
+	d.mu.Unlock()
+	for _, c := range calls {
+		to := d.names[c.ChatID()]
+		if to == "" {
+			to = fmt.Sprint(c.ChatID())
+		}
+		switch c.Method {
+		case "answerCallbackQuery":
+			if t := c.Params["text"]; t != "" {
+				fmt.Fprintf(d.out, "   🤖 (toast) %s\n", t)
+			}
+			continue
+		case "sendPhoto":
+			fmt.Fprintf(d.out, "   🤖 → %s: [photo] %s\n", to, indent(plain(c.Params["caption"])))
+		case "sendDocument":
+			name := ""
+			for _, f := range c.Files {
+				name = f.Filename
+			}
+			fmt.Fprintf(d.out, "   🤖 → %s: [document %s] %s\n", to, name, indent(plain(c.Params["caption"])))
+		case "editMessageText":
+			fmt.Fprintf(d.out, "   🤖 ✎ %s: %s\n", to, indent(plain(c.Params["text"])))
+		default:
+			fmt.Fprintf(d.out, "   🤖 → %s: %s\n", to, indent(plain(c.Params["text"])))
+		}
+		if kb := buttons(c.Params["reply_markup"]); kb != "" {
+			fmt.Fprintf(d.out, "      %s\n", kb)
+		}
+	}
+}
+
+// plain strips the HTML tags and entities of a message for the terminal.
+func plain(s string) string {
+	var b strings.Builder
+	in := false
+	for _, r := range s {
+		switch {
+		case r == '<':
+			in = true
+		case r == '>':
+			in = false
+		case !in:
+			b.WriteRune(r)
+		}
+	}
+	return strings.NewReplacer("&lt;", "<", "&gt;", ">", "&quot;", `"`, "&amp;", "&").Replace(b.String())
+}
+
+func indent(s string) string { return strings.ReplaceAll(s, "\n", "\n      ") }
+
+// buttons renders an inline keyboard as "[A] [B] / [C]".
+func buttons(markup string) string {
+	if markup == "" {
+		return ""
+	}
+	var rows []string
+	for _, row := range strings.Split(markup, "],[") {
+		var labels []string
+		for _, part := range strings.Split(row, `"text":"`)[1:] {
+			if i := strings.Index(part, `"`); i >= 0 {
+				labels = append(labels, "["+part[:i]+"]")
+			}
+		}
+		if len(labels) > 0 {
+			rows = append(rows, strings.Join(labels, " "))
+		}
+	}
+	return strings.Join(rows, " / ")
+}
+
+func (d *demoScript) run(ctx context.Context, adminID int64) error {
+	fmt.Fprintln(d.out, "Keranjang demo — the real bot, HTTP server and database, talking to a built-in fake Telegram.")
+	fmt.Fprintf(d.out, "Basket links are served at %s/r/<code>.\n", d.sb.baseURL())
+
+	admin := d.user(adminID, "Sari", "sari_admin", "id")
+	seller := d.user(2002, "Budi", "budi_batik", "id")
+	aff1 := d.user(3003, "Wati", "wati_reseller", "id")
+	aff2 := d.user(3004, "Joko", "joko_jualan", "en")
+
+	d.heading("An admin and a would-be seller start the bot (Indonesian by default)")
+	d.say(admin, "/start")
+	d.say(seller, "/start")
+	d.say(seller, "/lang en")
+	d.say(seller, "/seller Batik Budi Pekalongan")
+	d.heading("The admin approves with the button")
+	if err := d.press(admin, "Setujui"); err != nil {
+		return err
+	}
+	d.say(seller, "/lang id")
+
+	d.heading("The seller adds a product, step by step")
+	d.say(seller, "/addproduct")
+	d.say(seller, "Kemeja Batik Tulis Lasem")
+	d.say(seller, "Rp350.000")
+	d.say(seller, "120")
+	d.note("a bad answer is explained and asked again")
+	d.say(seller, "12,5")
+	d.say(seller, "http://shop.example.id/kemeja")
+	d.say(seller, "https://shop.example.id/kemeja-lasem?ref=bot")
+	if err := d.press(seller, "Lewati"); err != nil {
+		return err
+	}
+	if err := d.press(seller, "Simpan"); err != nil {
+		return err
+	}
+	d.note("or in one line")
+	d.say(seller, "/addproduct Selendang Sutra | 175.000 | 15 | https://shop.example.id/selendang")
+
+	d.heading("Two affiliates find products and join")
+	d.say(aff1, "/start")
+	d.say(aff1, "/products batik")
+	if err := d.press(aff1, "Kemeja"); err != nil {
+		return err
+	}
+	d.say(aff2, "/start p_1")
+
+	links := map[string]string{}
+	for _, u := range []tgfake.User{aff1, aff2} {
+		for _, m := range d.sb.fake.Sent(u.ID) {
+			if i := strings.Index(m.PlainText, "/r/"); i >= 0 {
+				links[u.FirstName] = m.PlainText[i+3 : i+11]
+			}
+		}
+	}
+	if links["Wati"] == "" || links["Joko"] == "" {
+		return errors.New("demo: affiliates got no basket links")
+	}
+
+	d.heading("Buyers click the basket links")
+	client := &http.Client{Timeout: 5 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	visit := func(code, ip, ua, method string) error {
+		req, _ := http.NewRequestWithContext(ctx, method, d.sb.baseURL()+"/r/"+code, nil)
+		req.Header.Set("User-Agent", ua)
+		req.Header.Set("X-Forwarded-For", ip)
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		fmt.Fprintf(d.out, "   🌐 %s %s from %s (%s) → %d %s\n", method, "/r/"+code, ip, shortUA(ua), resp.StatusCode,
+			resp.Header.Get("Location"))
+		return nil
+	}
+	phone := "Mozilla/5.0 (Linux; Android 14; SM-A155F) AppleWebKit/537.36 Chrome/131.0 Mobile Safari/537.36"
+	laptop := "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/131.0 Safari/537.36"
+	steps := []struct{ code, ip, ua, method string }{
+		{links["Wati"], "203.0.113.10", phone, http.MethodGet},
+		{links["Wati"], "203.0.113.10", phone, http.MethodGet}, // the same buyer again: not unique
+		{links["Wati"], "198.51.100.7", laptop, http.MethodGet},
+		{links["Wati"], "149.154.167.99", "TelegramBot (like TwitterBot)", http.MethodGet}, // link preview
+		{links["Joko"], "203.0.113.55", phone, http.MethodGet},
+		{"NoSuchXy", "203.0.113.55", phone, http.MethodGet},
+	}
+	for _, s := range steps {
+		if err := visit(s.code, s.ip, s.ua, s.method); err != nil {
+			return err
+		}
+	}
+	d.note("the Telegram link preview was redirected but kept apart as a bot visit, not a click")
+	time.Sleep(300 * time.Millisecond) // the click buffer writes at least every 100 ms
+
+	d.heading("Everyone looks at the numbers")
+	d.say(aff1, "/links")
+	d.say(seller, "/affiliates")
+	d.say(seller, "/myproducts")
+
+	d.heading("Wati sends feedback; a non-admin tries an admin command")
+	d.say(aff1, "/feedback 1 Kak, ukuran XL ready lagi kapan?")
+	d.say(aff2, "/approve 2002")
+
+	if rej := d.sb.fake.Rejected(); len(rej) > 0 {
+		return fmt.Errorf("demo: the fake Bot API rejected %d calls, first: %s", len(rej), rej[0].Reason)
+	}
+	fmt.Fprintf(d.out, "\n✔ Demo finished: %d Bot API calls, none rejected.\n", len(d.sb.fake.Calls()))
+	return nil
+}
+
+func shortUA(ua string) string {
+	switch {
+	case strings.Contains(ua, "TelegramBot"):
+		return "Telegram link preview"
+	case strings.Contains(ua, "Android"):
+		return "phone"
+	}
+	return "laptop"
+}
