@@ -108,6 +108,9 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger, opt Options) (_ 
 	}); err != nil {
 		return nil, err
 	}
+	if err := a.sched.Add("remind_rate_cuts", "@every 1h", 5*time.Minute, a.cmds.RemindRateCuts); err != nil {
+		return nil, err
+	}
 	a.sched.Start()
 	log.Info().Str("http_addr", a.http.Addr()).Str("bot", a.bot.Username()).Msg("ready")
 	return a, nil
