@@ -1,0 +1,103 @@
+package track
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"hash"
+	"net/netip"
+	"sync"
+
+	"github.com/keranjang/keranjang/affiliate"
+)
+
+// ClickIDLen is the length of a click id: 16 characters of affiliate.Alphabet (about 95 bits).
+const ClickIDLen = 16
+
+// randBufSize is how many random bytes one generator reads from crypto/rand at a time. Rejection sampling
+// uses about 16.5 bytes per id, so one read serves about 60 ids.
+const randBufSize = 1024
+
+// idGen turns bulk reads from crypto/rand into click ids. It is not safe for concurrent use; idPool hands
+// one to each caller, so the hot path shares no lock and makes one system call per ~60 ids.
+type idGen struct {
+	buf [randBufSize]byte
+	pos int
+}
+
+var idPool = sync.Pool{New: func() any { return &idGen{pos: randBufSize} }}
+
+// next returns the next random byte, refilling the buffer when it is used up.
+func (g *idGen) next() byte {
+	if g.pos == len(g.buf) {
+		// crypto/rand.Read never fails on supported platforms (it crashes the program instead).
+		_, _ = rand.Read(g.buf[:])
+		g.pos = 0
+	}
+	b := g.buf[g.pos]
+	g.pos++
+	return b
+}
+
+// fill writes random characters of affiliate.Alphabet into dst. Bytes of 248 or more are rejected so
+// that each of the 62 characters is equally likely (248 = 4 × 62).
+func (g *idGen) fill(dst []byte) {
+	const limit = 256 - 256%len(affiliate.Alphabet)
+	for i := 0; i < len(dst); {
+		b := g.next()
+		if int(b) >= limit {
+			continue
+		}
+		dst[i] = affiliate.Alphabet[int(b)%len(affiliate.Alphabet)]
+		i++
+	}
+}
+
+// newClickID returns a fresh click id of ClickIDLen characters from crypto/rand.
+func newClickID() string {
+	g := idPool.Get().(*idGen)
+	var id [ClickIDLen]byte
+	g.fill(id[:])
+	idPool.Put(g)
+	return string(id[:])
+}
+
+// visitorHasher computes visitor hashes: HMAC-SHA256 keyed with the store's visitor salt over the client
+// address and the user agent, truncated to 64 bits. The raw address is never stored or logged; the salt
+// makes the hash useless outside this database.
+type visitorHasher struct {
+	pool sync.Pool
+}
+
+type visitorState struct {
+	mac     hash.Hash
+	scratch []byte
+	sum     [sha256.Size]byte
+}
+
+func newVisitorHasher(salt []byte) *visitorHasher {
+	key := append([]byte(nil), salt...)
+	v := &visitorHasher{}
+	v.pool.New = func() any {
+		return &visitorState{mac: hmac.New(sha256.New, key), scratch: make([]byte, 0, 512)}
+	}
+	return v
+}
+
+// hash returns the 64-bit visitor hash of ip and ua.
+func (v *visitorHasher) hash(ip netip.Addr, ua string) uint64 {
+	st := v.pool.Get().(*visitorState)
+	b := ip.AppendTo(st.scratch[:0])
+	b = append(b, 0)
+	b = append(b, ua...)
+	st.mac.Reset()
+	st.mac.Write(b)
+	sum := st.mac.Sum(st.sum[:0])
+	h := binary.BigEndian.Uint64(sum[:8])
+	if cap(b) <= 4096 {
+		st.scratch = b[:0]
+	}
+	v.pool.Put(st)
+	return h
+}

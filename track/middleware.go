@@ -1,0 +1,120 @@
+package track
+
+import (
+	"log"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// statusWriter records the status and size of a response for metrics and the request log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+var statusWriterPool = sync.Pool{New: func() any { return new(statusWriter) }}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the connection (the backup route extends its write deadline).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// instrument wraps one route's handler: it counts the request by route pattern and status, observes its
+// latency and logs it at debug level. The log names the method, route, status, duration and size; never
+// the client address, headers or query (which may carry credentials).
+func (s *Server) instrument(route string, h http.HandlerFunc) http.Handler {
+	rm := s.m.route(route)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := statusWriterPool.Get().(*statusWriter)
+		*sw = statusWriter{ResponseWriter: w}
+		defer func() {
+			status := sw.status
+			if status == 0 {
+				status = http.StatusOK
+			}
+			d := time.Since(start)
+			rm.observe(status, d.Seconds())
+			if e := s.log.Debug(); e.Enabled() {
+				e.Str("method", r.Method).Str("route", route).Int("status", status).
+					Dur("duration", d).Int64("bytes", sw.bytes).Msg("http request")
+			}
+			*sw = statusWriter{}
+			statusWriterPool.Put(sw)
+		}()
+		h(sw, r)
+	})
+}
+
+// recoverer turns a panic in a handler into a logged 500 instead of a dropped connection with a stack on
+// stderr. http.ErrAbortHandler passes through: it deliberately aborts a response already under way.
+func (s *Server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.Error().Interface("panic", v).Str("method", r.Method).Bytes("stack", debug.Stack()).
+				Msg("handler panicked")
+			writeJSON(w, http.StatusInternalServerError, errorBody{Error: "internal_error"})
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// limitBody refuses bodies over MaxBodyBytes: at once with 413 when Content-Length says so, and through
+// http.MaxBytesReader (which handlers map to 413) for bodies of unknown length.
+func (s *Server) limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > MaxBodyBytes {
+			w.Header().Set("Connection", "close")
+			writeError(w, s.log, errBodyTooLarge)
+			return
+		}
+		if r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody {
+			r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// newStdLogger routes net/http's own error log (TLS handshakes, malformed requests) into zerolog.
+func newStdLogger(l zerolog.Logger) *log.Logger {
+	return log.New(stdWriter{l}, "", 0)
+}
+
+type stdWriter struct{ l zerolog.Logger }
+
+func (w stdWriter) Write(p []byte) (int, error) {
+	w.l.Debug().Str("source", "net/http").Msg(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+// promLogger routes promhttp's errors into zerolog.
+type promLogger struct{ l zerolog.Logger }
+
+func (p promLogger) Println(v ...any) { p.l.Error().Msgf("metrics: %v", v) }

@@ -1,0 +1,267 @@
+// Package track is Keranjang's HTTP server: basket-link redirects (GET /r/{code}) with a batched click
+// writer, the seller and admin APIs, health and readiness checks, Prometheus metrics and, in webhook
+// mode, the Telegram webhook endpoint. It speaks in affiliate types and consumes the store through the
+// small interfaces below.
+package track
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/zerolog"
+
+	"github.com/keranjang/keranjang/affiliate"
+)
+
+// ClickStore is what the redirect path needs: link targets, batched click writes, orphan counts and the
+// salt for visitor hashes.
+type ClickStore interface {
+	Target(code string) (affiliate.Target, error)
+	RecordClicks(clicks []affiliate.Click) ([]affiliate.Click, error)
+	AddOrphans(n int64) error
+	VisitorSalt() []byte
+}
+
+// ReportStore is what the seller APIs read.
+type ReportStore interface {
+	SellerByAPIKey(key string) (int64, error)
+	GetLink(code string) (affiliate.Link, error)
+	GetProduct(id uint64) (affiliate.Product, error)
+	GetUser(id int64) (affiliate.User, error)
+	LinkCounts(code string, from, to time.Time) (affiliate.Counts, error)
+	AffiliateReport(sellerID int64, productID uint64, from, to time.Time) ([]affiliate.ReportRow, error)
+}
+
+// AdminStore is what readiness and the admin routes need.
+type AdminStore interface {
+	Ping() error
+	Backup(w io.Writer) (int64, error)
+}
+
+// Store is everything the server uses; *store.Store satisfies it.
+type Store interface {
+	ClickStore
+	ReportStore
+	AdminStore
+}
+
+// Defaults for zero Config fields.
+const (
+	DefaultFlushInterval = 100 * time.Millisecond
+	DefaultBufferSize    = 1 << 16
+	// MaxBodyBytes is the largest request body accepted; larger ones get 413.
+	MaxBodyBytes = 1 << 20
+)
+
+// Config configures a Server. Zero values get defaults where one is given.
+type Config struct {
+	// Addr is the listen address for Start, for example ":8080"; ":0" picks a free port (see Addr).
+	Addr string
+	// PublicURL is the base of basket links as users see them (informational; redirects need no host).
+	PublicURL string
+	// TrustedProxies are the networks whose X-Forwarded-For header is believed.
+	TrustedProxies []netip.Prefix
+	// AdminToken is the bearer token of the admin routes; empty turns them off. It is a secret and never
+	// logged.
+	AdminToken string
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Logger is the parent logger; the server logs with component=track.
+	Logger zerolog.Logger
+	// Registry receives the server's metrics and is what /metrics serves (default: a new registry).
+	Registry Registry
+	// FlushInterval is the longest time a click waits in memory before it is written (default 100ms, which
+	// is also the maximum).
+	FlushInterval time.Duration
+	// BufferSize is the capacity of the click buffer; clicks beyond it are dropped and counted (default 65536).
+	BufferSize int
+	// Ready reports whether the rest of the program is ready (for example the bot has started); nil
+	// means always ready. /readyz also pings the store.
+	Ready func() error
+	// Webhook, when not nil, is mounted at POST /telegram/webhook. It checks its own secret token.
+	Webhook http.Handler
+	// DefaultLocation is the time zone of report days for sellers without one (default Asia/Jakarta, or UTC
+	// when the zone database is missing).
+	DefaultLocation *time.Location
+}
+
+// Server is the HTTP server. Create it with New, run it with Start or Serve, stop it with Shutdown (which
+// also writes every buffered click).
+type Server struct {
+	cfg     Config
+	store   Store
+	log     zerolog.Logger
+	now     func() time.Time
+	m       *metrics
+	buf     *clickBuffer
+	visitor *visitorHasher
+	targets sync.Map // link code → *locationTemplate
+	handler http.Handler
+	http    *http.Server
+
+	mu       sync.Mutex
+	listener net.Listener
+}
+
+// New builds a server on st. It starts the click writer at once, so a Server must always be stopped with
+// Shutdown, even one only used through Handler.
+func New(cfg Config, st Store) *Server {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	if cfg.FlushInterval <= 0 || cfg.FlushInterval > DefaultFlushInterval {
+		cfg.FlushInterval = DefaultFlushInterval
+	}
+	if cfg.BufferSize <= 0 {
+		cfg.BufferSize = DefaultBufferSize
+	}
+	if cfg.DefaultLocation == nil {
+		loc, err := time.LoadLocation("Asia/Jakarta")
+		if err != nil {
+			loc = time.UTC
+		}
+		cfg.DefaultLocation = loc
+	}
+	s := &Server{
+		cfg:     cfg,
+		store:   st,
+		log:     cfg.Logger.With().Str("component", "track").Logger(),
+		now:     cfg.Now,
+		m:       newMetrics(cfg.Registry),
+		visitor: newVisitorHasher(st.VisitorSalt()),
+	}
+	s.buf = newClickBuffer(st, cfg.BufferSize, cfg.FlushInterval, s.m, s.log)
+	s.handler = s.routes()
+	s.http = &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          newStdLogger(s.log),
+	}
+	return s
+}
+
+// routes is the one route table.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	handle := func(pattern string, h http.HandlerFunc) {
+		mux.Handle(pattern, s.instrument(pattern, h))
+	}
+	handle("GET /r/{code}", s.handleRedirect) // GET patterns also match HEAD
+	handle("GET /r/", s.handleRedirectOther)  // deeper paths under /r/: an orphan visit, not a JSON 404
+	handle("GET /healthz", s.handleHealthz)
+	handle("GET /readyz", s.handleReadyz)
+	handle("GET /api/v1/links/{code}/stats", s.handleLinkStats)
+	handle("GET /api/v1/affiliates", s.handleAffiliateReport)
+	handle("GET /admin/backup", s.handleBackup)
+	metricsHandler := promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{ErrorLog: promLogger{s.log}})
+	mux.Handle("GET /metrics", s.instrument("GET /metrics", metricsHandler.ServeHTTP))
+	if s.cfg.Webhook != nil {
+		mux.Handle("POST /telegram/webhook", s.instrument("POST /telegram/webhook", s.cfg.Webhook.ServeHTTP))
+	}
+	handle("/", func(w http.ResponseWriter, r *http.Request) { writeError(w, s.log, errRouteNotFound) })
+	return s.recoverer(s.limitBody(mux))
+}
+
+// Handler returns the server's whole handler chain (for tests and benchmarks that skip the network).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Start listens on Config.Addr and serves in the background. It returns once the listener is open, so
+// Addr reports the real address; serving errors are logged.
+func (s *Server) Start(ctx context.Context) error {
+	var lc net.ListenConfig
+	l, err := lc.Listen(ctx, "tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", s.cfg.Addr, err)
+	}
+	s.setListener(l)
+	go func() {
+		if err := s.Serve(l); err != nil {
+			s.log.Error().Err(err).Msg("http server stopped")
+		}
+	}()
+	return nil
+}
+
+// Serve serves HTTP on l until Shutdown; it returns nil after a graceful shutdown.
+func (s *Server) Serve(l net.Listener) error {
+	s.setListener(l)
+	s.log.Info().Str("addr", l.Addr().String()).Msg("http server listening")
+	err := s.http.Serve(l)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+func (s *Server) setListener(l net.Listener) {
+	s.mu.Lock()
+	s.listener = l
+	s.mu.Unlock()
+}
+
+// Addr returns the address the server listens on, with the real port after listening on ":0", or
+// Config.Addr before it listens.
+func (s *Server) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.listener != nil {
+		return s.listener.Addr().String()
+	}
+	return s.cfg.Addr
+}
+
+// Shutdown stops accepting requests, waits for the ones in flight, then writes every buffered click and
+// orphan count to the store. It returns ctx's error when either step does not finish in time.
+func (s *Server) Shutdown(ctx context.Context) error {
+	herr := s.http.Shutdown(ctx)
+	berr := s.buf.close(ctx.Done())
+	if herr != nil {
+		return herr
+	}
+	if berr != nil {
+		return ctx.Err()
+	}
+	return nil
+}
+
+// Recorded returns how many clicks and bot visits the store has accepted since New.
+func (s *Server) Recorded() int64 { return s.buf.recorded.Load() }
+
+// Dropped returns how many clicks and bot visits were dropped because the buffer was full.
+func (s *Server) Dropped() int64 { return s.buf.dropped.Load() }
+
+func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Ready != nil {
+		if err := s.cfg.Ready(); err != nil {
+			s.log.Debug().Err(err).Msg("not ready")
+			writeError(w, s.log, errNotReady)
+			return
+		}
+	}
+	if err := s.store.Ping(); err != nil {
+		s.log.Warn().Err(err).Msg("store not ready")
+		writeError(w, s.log, errNotReady)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}

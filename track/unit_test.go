@@ -1,0 +1,252 @@
+package track
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keranjang/keranjang/affiliate"
+)
+
+func TestIsBot(t *testing.T) {
+	tests := []struct {
+		ua   string
+		want bool
+	}{
+		{"", true},
+		{"TelegramBot (like TwitterBot)", true},
+		{"WhatsApp/2.23.20.0", true},
+		{"facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)", true},
+		{"Facebot", true},
+		{"Twitterbot/1.0", true},
+		{"Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)", true},
+		{"Slack-ImgProxy (+https://api.slack.com/robots)", true},
+		{"Mozilla/5.0 (compatible; Discordbot/2.0; +https://discordapp.com)", true},
+		{"LinkedInBot/1.0 (compatible; Mozilla/5.0; Apache-HttpClient +http://www.linkedin.com)", true},
+		{"Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", true},
+		{"Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)", true},
+		{"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/13.1.1 Safari/605.1.15 (Applebot/0.1; +http://www.apple.com/go/applebot)", true},
+		{"Mozilla/5.0 (compatible; YandexBot/3.0; +http://yandex.com/bots)", true},
+		{"Mozilla/5.0 (compatible; Baiduspider/2.0; +http://www.baidu.com/search/spider.html)", true},
+		{"DuckDuckBot/1.1; (+http://duckduckgo.com/duckduckbot.html)", true},
+		{"Mozilla/5.0 (Windows NT 6.1; WOW64) SkypeUriPreview Preview/0.5", true},
+		{"Mozilla/5.0 (compatible; redditbot/1.0; +http://www.reddit.com/feedback)", true},
+		{"Pinterest/0.2 (+https://www.pinterest.com/bot.html)", true},
+		{"vkShare; +http://vk.com/dev/Share", true},
+		{"Mozilla/5.0 (compatible; Embedly/0.2; +http://support.embed.ly/)", true},
+		{"Iframely/1.3.1 (+https://iframely.com/docs/about)", true},
+		{"Mozilla/5.0 (compatible; SomeCrawler/1.0)", true},
+		{"python-requests/2.31.0", true},
+		{"Go-http-client/1.1", true},
+		{"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/120.0.0.0 Safari/537.36", true},
+		// A token beyond the first window is still found.
+		{strings.Repeat("x", 300) + " Googlebot/2.1", true},
+		{strings.Repeat("x", uaWindow-4) + "spider", true},
+
+		{"curl/8.5.0", false},
+		{"Wget/1.21.4", false},
+		{"Mozilla/5.0 (Linux; Android 13; SM-A536E) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36", false},
+		{"Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1", false},
+		{"Mozilla/5.0 (Linux; Android 12; M2101K6G Build/SKQ1.210908.001; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/119.0.6045.163 Mobile Safari/537.36 [FB_IAB/FB4A;FBAV/440.0.0.31.105;]", false},
+		{"Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 Instagram 305.0.0.0 (iPhone14,5; iOS 17_0; id_ID; id)", false},
+		{"Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Mobile Safari/537.36 Telegram-Android/11.0.0 (Google Pixel 7; Android 14; SDK 34; AVERAGE)", false},
+		{"Mozilla/5.0 (Linux; Android 10; CUBOT X30) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Mobile Safari/537.36", false},
+		{"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 Edg/120.0.0.0", false},
+	}
+	for _, tt := range tests {
+		if got := isBot(tt.ua); got != tt.want {
+			t.Errorf("isBot(%q) = %v, want %v", tt.ua, got, tt.want)
+		}
+	}
+}
+
+func TestIsBotAllocations(t *testing.T) {
+	ua := "Mozilla/5.0 (Linux; Android 13; SM-A536E) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36"
+	if n := testing.AllocsPerRun(100, func() { isBot(ua) }); n != 0 {
+		t.Fatalf("isBot allocates %v times", n)
+	}
+}
+
+func BenchmarkIsBot(b *testing.B) {
+	ua := "Mozilla/5.0 (Linux; Android 13; SM-A536E) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36"
+	b.ReportAllocs()
+	for b.Loop() {
+		isBot(ua)
+	}
+}
+
+func TestClientIP(t *testing.T) {
+	proxies := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	tests := []struct {
+		name    string
+		remote  string
+		xff     []string
+		trusted []netip.Prefix
+		want    string
+	}{
+		{"peer only", "203.0.113.7:5555", nil, proxies, "203.0.113.7"},
+		{"untrusted peer ignores xff", "203.0.113.7:5555", []string{"198.51.100.1"}, proxies, "203.0.113.7"},
+		{"no proxies configured", "10.0.0.2:5555", []string{"198.51.100.1"}, nil, "10.0.0.2"},
+		{"trusted peer", "10.0.0.2:5555", []string{"198.51.100.1"}, proxies, "198.51.100.1"},
+		{"right-most untrusted", "10.0.0.2:5555", []string{"1.1.1.1, 198.51.100.1, 10.0.0.9"}, proxies, "198.51.100.1"},
+		{"several headers", "10.0.0.2:5555", []string{"1.1.1.1", "198.51.100.1"}, proxies, "198.51.100.1"},
+		{"spoofed left part ignored", "10.0.0.2:5555", []string{"6.6.6.6,198.51.100.1"}, proxies, "198.51.100.1"},
+		{"garbage stops at last good hop", "10.0.0.2:5555", []string{"nonsense, 10.0.0.9"}, proxies, "10.0.0.9"},
+		{"all trusted", "10.0.0.2:5555", []string{"10.1.1.1"}, proxies, "10.1.1.1"},
+		{"ipv6 peer", "[::1]:5555", []string{"2001:db8::1"}, proxies, "2001:db8::1"},
+		{"mapped v4", "[::ffff:203.0.113.7]:1", nil, proxies, "203.0.113.7"},
+		{"empty xff", "10.0.0.2:5555", []string{""}, proxies, "10.0.0.2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodGet, "/r/abc", nil)
+			r.RemoteAddr = tt.remote
+			for _, v := range tt.xff {
+				r.Header.Add("X-Forwarded-For", v)
+			}
+			if got := clientIP(r, tt.trusted).String(); got != tt.want {
+				t.Fatalf("clientIP = %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestClickID(t *testing.T) {
+	seen := map[string]bool{}
+	counts := map[byte]int{}
+	for i := 0; i < 20000; i++ {
+		id := newClickID()
+		if len(id) != ClickIDLen {
+			t.Fatalf("id %q has length %d", id, len(id))
+		}
+		for j := 0; j < len(id); j++ {
+			if !strings.ContainsRune(affiliate.Alphabet, rune(id[j])) {
+				t.Fatalf("id %q has a character outside the alphabet", id)
+			}
+			counts[id[j]]++
+		}
+		if seen[id] {
+			t.Fatalf("duplicate id %q", id)
+		}
+		seen[id] = true
+	}
+	// 320000 characters over 62 symbols: about 5161 each; a biased generator would be far off.
+	for c, n := range counts {
+		if n < 4500 || n > 5800 {
+			t.Errorf("character %q appears %d times", c, n)
+		}
+	}
+	if len(counts) != len(affiliate.Alphabet) {
+		t.Errorf("%d distinct characters, want %d", len(counts), len(affiliate.Alphabet))
+	}
+}
+
+func TestVisitorHash(t *testing.T) {
+	a := newVisitorHasher([]byte("salt-a"))
+	b := newVisitorHasher([]byte("salt-b"))
+	ip1, ip2 := netip.MustParseAddr("203.0.113.7"), netip.MustParseAddr("203.0.113.8")
+	if a.hash(ip1, "ua") != a.hash(ip1, "ua") {
+		t.Fatal("hash is not stable")
+	}
+	if a.hash(ip1, "ua") == a.hash(ip2, "ua") || a.hash(ip1, "ua") == a.hash(ip1, "ub") {
+		t.Fatal("different visitors hash the same")
+	}
+	if a.hash(ip1, "ua") == b.hash(ip1, "ua") {
+		t.Fatal("salt does not change the hash")
+	}
+	// sync.Pool drops items at random under the race detector, so allocations are only checked without it.
+	if n := testing.AllocsPerRun(100, func() { a.hash(ip1, "Mozilla/5.0") }); n != 0 && !raceEnabled {
+		t.Fatalf("hash allocates %v times", n)
+	}
+}
+
+func TestLocationTemplate(t *testing.T) {
+	tests := []struct {
+		url, want string
+	}{
+		{"https://shop.example.com/p/1", "https://shop.example.com/p/1?kclid=ID"},
+		{"https://shop.example.com/p/1?ref=abc&x=1", "https://shop.example.com/p/1?ref=abc&x=1&kclid=ID"},
+		{"https://shop.example.com/p/1?ref=abc#top", "https://shop.example.com/p/1?ref=abc&kclid=ID#top"},
+		{"https://shop.example.com/p/1?kclid=old&ref=abc", "https://shop.example.com/p/1?ref=abc&kclid=ID"},
+		{"https://shop.example.com/p/1?a=1&KCLID=x&kclid=y", "https://shop.example.com/p/1?a=1&KCLID=x&kclid=ID"},
+		{"https://shop.example.com/p/%C3%A9?q=a+b", "https://shop.example.com/p/%C3%A9?q=a+b&kclid=ID"},
+	}
+	s := &Server{}
+	for _, tt := range tests {
+		got := s.location(affiliate.Target{Code: "AAAAAAAA", URL: tt.url}, "ID")
+		if got != tt.want {
+			t.Errorf("location(%q) = %q, want %q", tt.url, got, tt.want)
+		}
+	}
+	// A changed product URL replaces the cached template.
+	if got := s.location(affiliate.Target{Code: "AAAAAAAA", URL: "https://other.example.com/"}, "ID"); got != "https://other.example.com/?kclid=ID" {
+		t.Errorf("after edit: %q", got)
+	}
+}
+
+func TestReportPeriod(t *testing.T) {
+	jkt, err := time.LoadLocation("Asia/Jakarta")
+	if err != nil {
+		t.Skip("no zone database")
+	}
+	now := time.Date(2024, 3, 10, 20, 0, 0, 0, time.UTC) // 11 March 03:00 in Jakarta
+	tests := []struct {
+		from, to         string
+		wantFrom, wantTo string
+		reason           string
+	}{
+		{"", "", "2024-02-11", "2024-03-11", ""},
+		{"2024-03-01", "2024-03-05", "2024-03-01", "2024-03-05", ""},
+		{"2024-03-05", "2024-03-05", "2024-03-05", "2024-03-05", ""},
+		{"", "2024-01-30", "2024-01-01", "2024-01-30", ""},
+		{"2023-01-01", "2024-01-01", "2023-01-01", "2024-01-01", ""},
+		{"2023-01-01", "2024-01-02", "", "", "range_too_long"},
+		{"2024-03-06", "2024-03-05", "", "", "from_after_to"},
+		{"2024-3-6", "", "", "", "bad_from_date"},
+		{"", "yesterday", "", "", "bad_to_date"},
+		{"2024-02-30", "", "", "", "bad_from_date"},
+	}
+	for _, tt := range tests {
+		from, to, err := reportPeriod(tt.from, tt.to, now, jkt)
+		if tt.reason != "" {
+			if affiliate.ErrorReason(err) != tt.reason {
+				t.Errorf("(%q,%q): error %v, want %s", tt.from, tt.to, err, tt.reason)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("(%q,%q): %v", tt.from, tt.to, err)
+			continue
+		}
+		if from.Format(dateLayout) != tt.wantFrom || to.Format(dateLayout) != tt.wantTo || from.Location() != jkt {
+			t.Errorf("(%q,%q) = %v, %v; want %s, %s", tt.from, tt.to, from, to, tt.wantFrom, tt.wantTo)
+		}
+	}
+}
+
+func TestHTTPError(t *testing.T) {
+	tests := []struct {
+		err    error
+		status int
+		msg    string
+	}{
+		{affiliate.Errorf(affiliate.EInvalid, "bad_thing"), 400, "bad_thing"},
+		{errUnauthorized, 401, "unauthorized"},
+		{affiliate.Errorf(affiliate.EForbidden, "role"), 403, "role"},
+		{affiliate.ErrLinkNotFound, 404, "link_not_found"},
+		{affiliate.ErrProductPaused, 409, "product_paused"},
+		{affiliate.Errorf(affiliate.EInternal, "db_secret_detail"), 500, "internal_error"},
+		{http.ErrBodyNotAllowed, 500, "internal_error"},
+		{&http.MaxBytesError{Limit: 1}, 413, "request_too_large"},
+		{errNotReady, 503, "not_ready"},
+	}
+	for _, tt := range tests {
+		status, msg := httpError(tt.err)
+		if status != tt.status || msg != tt.msg {
+			t.Errorf("httpError(%v) = %d %q, want %d %q", tt.err, status, msg, tt.status, tt.msg)
+		}
+	}
+}
