@@ -103,7 +103,7 @@ func ValidateShopURL(raw string, allowedHosts []string) (string, error) {
 		return "", Errorf(EInvalid, "url_userinfo")
 	}
 	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
-	if host == "" {
+	if host == "" || !validHostname(host) && net.ParseIP(host) == nil {
 		return "", Errorf(EInvalid, "url_invalid")
 	}
 	if net.ParseIP(host) != nil || strings.HasPrefix(u.Host, "[") || isNumericHost(host) {
@@ -119,13 +119,30 @@ func ValidateShopURL(raw string, allowedHosts []string) (string, error) {
 		return "", Errorf(EInvalid, "url_host_not_allowed")
 	}
 	u.Scheme = "https"
-	u.Host = host
-	if p := u.Port(); p == "443" {
-		u.Host = host
-	}
+	u.Host = host // lower-cased, without the trailing dot and the default port
 	u.Fragment = ""
 	u.RawFragment = ""
 	return u.String(), nil
+}
+
+// validHostname checks DNS name syntax: 1–253 bytes of dot-separated labels, each 1–63 bytes of ASCII
+// letters, digits and inner hyphens. Internationalized names must be given in their xn-- form, since a
+// redirect's Location cannot carry raw Unicode hosts.
+func validHostname(host string) bool {
+	if len(host) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(host, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, c := range label {
+			if !(c == '-' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // isNumericHost catches hosts such as "2130706433" or "0x7f.1" that resolvers may read as IPv4.
