@@ -403,7 +403,8 @@ func (b *Bot) process(u *tgmodels.Update) {
 		log.Debug().Dur("took", time.Since(start)).Msg("update handled")
 	}()
 
-	if r.From != nil && !r.From.IsBot && (r.Kind == KindMessage || r.Kind == KindCallback) {
+	// Only what the bot acts on costs tokens: group chatter the bot ignores must not use up a user's budget.
+	if r.From != nil && !r.From.IsBot && (r.Kind == KindCallback || r.Kind == KindMessage && (r.Chat.Private() || r.Command != "")) {
 		ok, warn := b.limiter.allow(r.From.ID)
 		if !ok {
 			b.metrics.limited.Inc()

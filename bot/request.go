@@ -72,6 +72,9 @@ type Request struct {
 	answered bool
 }
 
+// Answered reports whether the callback query of r has been answered.
+func (r *Request) Answered() bool { return r.answered }
+
 // kindName is the metric label of an update's type.
 func kindName(u *tgmodels.Update) string {
 	switch {

@@ -61,11 +61,11 @@ func isNotModified(err error) bool {
 	return errors.Is(err, tgbot.ErrorBadRequest) && bytes.Contains([]byte(err.Error()), []byte("message is not modified"))
 }
 
-// AnswerCallback answers the request's callback query (once); text is shown as a toast, or as an alert
-// box when alert is set.
+// AnswerCallback answers the request's callback query; text is shown as a toast, or as an alert box when
+// alert is set. Only the first answer is sent: later calls are no-ops (see Request.Answered).
 func (b *Bot) AnswerCallback(ctx context.Context, r *Request, text string, alert bool) error {
-	if r.CallbackID == "" || r.answered && text == "" {
-		return nil
+	if r.CallbackID == "" || r.answered {
+		return nil // Telegram refuses a second answer to the same query
 	}
 	r.answered = true
 	ctx, cancel := context.WithTimeout(ctx, sendTimeout)

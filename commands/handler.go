@@ -307,7 +307,7 @@ func (h *Handler) fail(ctx context.Context, c *Call, err error) {
 		log.Debug().Err(err).Msg("request refused")
 	}
 	text := i18n.Reason(c.Lang, err)
-	if c.Kind == bot.KindCallback {
+	if c.Kind == bot.KindCallback && !c.Answered() {
 		_ = h.send.AnswerCallback(ctx, c.Request, text, true)
 		return
 	}
