@@ -67,13 +67,17 @@ func (h *Handler) startPayload(p string) (func(ctx context.Context, c *Call, arg
 func (h *Handler) help(ctx context.Context, c *Call) error {
 	var b strings.Builder
 	b.WriteString(c.T("help_intro"))
-	section := affiliate.Role(0)
-	for _, r := range h.visible(c.Roles) {
-		if r.role != section {
-			section = r.role
-			b.WriteString("\n\n" + c.T("help_section."+sectionName(r.role)))
+	visible := h.visible(c.Roles)
+	for _, section := range []affiliate.Role{anyone, seller, admin} {
+		if !c.Roles.Has(section) {
+			continue
 		}
-		fmt.Fprintf(&b, "\n/%s — %s", r.name, c.T("menu."+r.name))
+		b.WriteString("\n\n" + c.T("help_section."+sectionName(section)))
+		for _, r := range visible {
+			if r.role == section {
+				fmt.Fprintf(&b, "\n/%s — %s", r.name, c.T("menu."+r.name))
+			}
+		}
 	}
 	return c.Reply(ctx, b.String())
 }
