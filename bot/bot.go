@@ -113,9 +113,15 @@ func New(cfg Config, h Handler) (*Bot, error) {
 	b := &Bot{cfg: cfg, log: cfg.Logger.With().Str("component", "bot").Logger(), handler: h,
 		metrics: newMetrics(cfg.Registry), seed: maphash.MakeSeed()}
 	b.limiter = newInboundLimiter(cfg.RateBurst, cfg.RateEvery, cfg.Now)
+	// Every call goes to one host. The default transport keeps only two idle connections per host, so
+	// with more workers sending at once most connections would be closed after one call and dialled (and
+	// TLS-handshaken) again for the next: keep one per worker, plus the long poll.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = cfg.Workers + 1
+	tr.MaxIdleConns = max(tr.MaxIdleConns, cfg.Workers+1)
 	b.http = &http.Client{
 		Timeout:   cfg.PollTimeout + 15*time.Second,
-		Transport: countingTransport{next: http.DefaultTransport, m: b.metrics},
+		Transport: countingTransport{next: wholeBody{next: tr}, m: b.metrics},
 	}
 	client, err := tgbot.New(cfg.Token.Reveal(),
 		tgbot.WithServerURL(cfg.APIURL),
