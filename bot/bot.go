@@ -79,6 +79,10 @@ type Bot struct {
 	closeQ  sync.Once
 	// qmu keeps webhook senders and Stop's close of the queues apart.
 	qmu sync.RWMutex
+
+	// handling is the parent context of every handler; abort cancels it when Stop runs out of time.
+	handling context.Context
+	abort    context.CancelFunc
 }
 
 // New builds the bot edge; it makes no network call. Start connects.
@@ -113,6 +117,7 @@ func New(cfg Config, h Handler) (*Bot, error) {
 	b := &Bot{cfg: cfg, log: cfg.Logger.With().Str("component", "bot").Logger(), handler: h,
 		metrics: newMetrics(cfg.Registry), seed: maphash.MakeSeed()}
 	b.limiter = newInboundLimiter(cfg.RateBurst, cfg.RateEvery, cfg.Now)
+	b.handling, b.abort = context.WithCancel(context.Background())
 	// Every call goes to one host. The default transport keeps only two idle connections per host, so
 	// with more workers sending at once most connections would be closed after one call and dialled (and
 	// TLS-handshaken) again for the next: keep one per worker, plus the long poll.
@@ -230,7 +235,9 @@ func (b *Bot) getMe(ctx context.Context) (*tgmodels.User, error) {
 
 // Stop stops taking updates and waits until every update already taken has been handled, or ctx ends.
 // Updates not yet taken stay with Telegram (their offset was never confirmed) and come again on the
-// next start.
+// next start. When ctx ends first (a hung Bot API call can take longer than any shutdown budget), the
+// handlers still running are cancelled, the updates not started are dropped and logged, and Stop waits
+// at most abortGrace more.
 func (b *Bot) Stop(ctx context.Context) error {
 	if !b.started.Load() || !b.stopped.CompareAndSwap(false, true) {
 		return nil
@@ -244,9 +251,17 @@ func (b *Bot) Stop(ctx context.Context) error {
 	case <-done:
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("bot: stop: %w", ctx.Err())
 	}
+	b.abort()
+	select {
+	case <-done:
+	case <-time.After(abortGrace):
+	}
+	return fmt.Errorf("bot: stop: %w", ctx.Err())
 }
+
+// abortGrace is how long Stop waits for cancelled handlers to return.
+const abortGrace = time.Second
 
 func (b *Bot) closeQueues() {
 	b.qmu.Lock()
@@ -298,10 +313,10 @@ func (b *Bot) poll(ctx context.Context) {
 }
 
 type updatesResponse struct {
-	OK          bool               `json:"ok"`
-	Result      []*tgmodels.Update `json:"result"`
-	ErrorCode   int                `json:"error_code"`
-	Description string             `json:"description"`
+	OK          bool              `json:"ok"`
+	Result      []json.RawMessage `json:"result"`
+	ErrorCode   int               `json:"error_code"`
+	Description string            `json:"description"`
 	Parameters  struct {
 		RetryAfter int `json:"retry_after"`
 	} `json:"parameters"`
@@ -332,7 +347,36 @@ func (b *Bot) getUpdates(ctx context.Context, offset int64) ([]*tgmodels.Update,
 		}
 		return nil, fmt.Errorf("getUpdates: %d %s", r.ErrorCode, r.Description)
 	}
-	return r.Result, nil
+	updates := make([]*tgmodels.Update, 0, len(r.Result))
+	for _, raw := range r.Result {
+		u, err := b.decodeUpdate(raw)
+		if err != nil {
+			return nil, fmt.Errorf("getUpdates: %w", err)
+		}
+		updates = append(updates, u)
+	}
+	return updates, nil
+}
+
+// decodeUpdate decodes one update. One the Telegram library cannot decode (Telegram adds new kinds of
+// objects over time, and the library refuses union variants it does not know) becomes an empty update
+// with only its id, which is handled as nothing and confirmed, rather than fetched again for ever
+// ahead of every later update. Only JSON without an update_id is an error.
+func (b *Bot) decodeUpdate(raw []byte) (*tgmodels.Update, error) {
+	var u tgmodels.Update
+	err := json.Unmarshal(raw, &u)
+	if err == nil {
+		return &u, nil
+	}
+	var id struct {
+		UpdateID *int64 `json:"update_id"`
+	}
+	if json.Unmarshal(raw, &id) != nil || id.UpdateID == nil {
+		return nil, fmt.Errorf("malformed update: %w", err)
+	}
+	b.metrics.errors.WithLabelValues("undecodable").Inc()
+	b.log.Warn().Err(err).Int64("update_id", *id.UpdateID).Msg("update skipped: cannot decode it")
+	return &tgmodels.Update{ID: *id.UpdateID}, nil
 }
 
 // enqueue hands an update to the worker that owns its chat, waiting while that worker's queue is full.
@@ -376,6 +420,10 @@ func (b *Bot) shard(u *tgmodels.Update) uint64 {
 func (b *Bot) work(q chan *tgmodels.Update) {
 	defer b.workers.Done()
 	for u := range q {
+		if b.handling.Err() != nil {
+			b.log.Warn().Int64("update_id", u.ID).Msg("update dropped: out of time at shutdown")
+			continue
+		}
 		b.process(u)
 	}
 }
@@ -395,7 +443,7 @@ func (b *Bot) process(u *tgmodels.Update) {
 	if r.Command != "" {
 		log = log.With().Str("command", r.Command).Logger()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), b.cfg.HandleTimeout)
+	ctx, cancel := context.WithTimeout(b.handling, b.cfg.HandleTimeout)
 	defer cancel()
 	ctx = log.WithContext(ctx)
 	defer func() {
@@ -416,7 +464,6 @@ func (b *Bot) process(u *tgmodels.Update) {
 			b.metrics.limited.Inc()
 			if warn && b.cfg.TooFast != nil {
 				if r.Kind == KindCallback {
-					r.answered = true
 					_ = b.AnswerCallback(ctx, r, b.cfg.TooFast(r.From.LanguageCode), false)
 				} else if r.Chat.Private() {
 					_, _ = b.Send(ctx, r.Chat.ID, Message{Text: Escape(b.cfg.TooFast(r.From.LanguageCode))})
@@ -454,8 +501,13 @@ func (b *Bot) WebhookHandler() http.Handler {
 			writeJSONError(w, http.StatusUnauthorized, "unauthorized")
 			return
 		}
-		var u tgmodels.Update
-		if err := json.NewDecoder(http.MaxBytesReader(w, req.Body, 1<<20)).Decode(&u); err != nil {
+		raw, err := io.ReadAll(http.MaxBytesReader(w, req.Body, 1<<20))
+		if err != nil {
+			writeJSONError(w, http.StatusBadRequest, "malformed update")
+			return
+		}
+		u, err := b.decodeUpdate(raw)
+		if err != nil {
 			writeJSONError(w, http.StatusBadRequest, "malformed update")
 			return
 		}
@@ -465,7 +517,7 @@ func (b *Bot) WebhookHandler() http.Handler {
 		}
 		ctx, cancel := context.WithTimeout(req.Context(), 10*time.Second)
 		defer cancel()
-		if !b.enqueueWebhook(ctx, &u) {
+		if !b.enqueueWebhook(ctx, u) {
 			writeJSONError(w, http.StatusServiceUnavailable, "busy")
 			return
 		}

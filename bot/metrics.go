@@ -28,7 +28,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"type"}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "keranjang_update_errors_total", Help: "Update handling failures, by kind (error, panic).",
+			Name: "keranjang_update_errors_total", Help: "Update handling failures, by kind (error, panic, undecodable).",
 		}, []string{"kind"}),
 		apiCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "keranjang_bot_api_calls_total", Help: "Bot API calls, by method and result (ok, HTTP status, or network).",

@@ -22,6 +22,10 @@ import (
 // ShutdownTimeout is the budget of an ordered shutdown.
 const ShutdownTimeout = 10 * time.Second
 
+// shutdownReserve is the part of the shutdown budget kept from the bot's handlers for the steps after
+// them; the bot may take one more second after its deadline to cancel handlers stuck in Bot API calls.
+const shutdownReserve = 2 * time.Second
+
 // Options are the seams tests and the demo use; production passes the zero value.
 type Options struct {
 	Now         func() time.Time // clock (time.Now)
@@ -124,7 +128,14 @@ func (a *App) HTTPAddr() string { return a.http.Addr() }
 func (a *App) Shutdown(ctx context.Context) error {
 	var errs []error
 	if a.bot != nil {
-		errs = append(errs, a.bot.Stop(ctx))
+		// Handlers may use the budget but a reserve: after them the clicks must still be written and the
+		// database closed.
+		bctx, cancel := ctx, context.CancelFunc(func() {})
+		if d, ok := ctx.Deadline(); ok {
+			bctx, cancel = context.WithDeadline(ctx, d.Add(-shutdownReserve))
+		}
+		errs = append(errs, a.bot.Stop(bctx))
+		cancel()
 	}
 	if a.sched != nil {
 		errs = append(errs, a.sched.Stop(ctx))

@@ -23,9 +23,10 @@ type sandbox struct {
 	opt  Options
 }
 
-// newSandbox starts a fake Bot API and the app. env adds or overrides configuration variables.
-func newSandbox(ctx context.Context, dir string, log zerolog.Logger, env map[string]string, opt Options) (*sandbox, error) {
-	fake := tgfake.New()
+// newSandbox starts a fake Bot API and the app. env adds or overrides configuration variables; fakeOpts
+// configure the fake (for example the client that delivers webhook updates).
+func newSandbox(ctx context.Context, dir string, log zerolog.Logger, env map[string]string, opt Options, fakeOpts ...tgfake.Option) (*sandbox, error) {
+	fake := tgfake.New(fakeOpts...)
 	port, err := freePort()
 	if err != nil {
 		fake.Close()

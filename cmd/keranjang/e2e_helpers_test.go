@@ -1,0 +1,413 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/keranjang/keranjang/internal/tgfake"
+)
+
+// e2eWait bounds every wait for the bot. It is generous on purpose: the suite must pass on a slow machine
+// under -race, and a wait ends as soon as its condition holds.
+const e2eWait = 20 * time.Second
+
+// e2e is one running system under test with the helpers the end-to-end tests act through: users send
+// messages and press buttons through the fake Bot API, buyers and shops use real HTTP.
+type e2e struct {
+	sb  *sandbox
+	web *http.Client // does not follow redirects
+
+	mu      sync.Mutex
+	pressed []string // callback query ids, to check that every one was answered
+	checked bool
+}
+
+// startE2E starts the real system on a temporary database against a fresh fake Bot API. The app is shut
+// down when the test ends.
+func startE2E(t *testing.T, env map[string]string, opt Options, fakeOpts ...tgfake.Option) *e2e {
+	t.Helper()
+	if opt.Now == nil {
+		opt.Now = morningClock()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), e2eWait)
+	defer cancel()
+	sb, err := newSandbox(ctx, t.TempDir(), e2eLogger(t), env, opt, fakeOpts...)
+	if err != nil {
+		t.Fatalf("start sandbox: %v", err)
+	}
+	e := &e2e{sb: sb, web: &http.Client{Timeout: e2eWait,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	t.Cleanup(func() {
+		if t.Failed() {
+			calls := e.sb.fake.Calls()
+			var b strings.Builder
+			for _, c := range calls[max(0, len(calls)-60):] {
+				fmt.Fprintf(&b, "  %s %s\n", c.Time.Format("15:04:05.000"), c)
+			}
+			t.Logf("last Bot API calls:\n%s", b.String())
+		}
+		if !e.checked {
+			e.sb.fake.CheckNoRejections(t) // the test stopped before its own check
+		}
+		if err := e.sb.close(); err != nil {
+			t.Errorf("close sandbox: %v", err)
+		}
+	})
+	return e
+}
+
+// e2eLogger is silent unless KERANJANG_E2E_LOG is set to a level (debug, info …): then the app logs to
+// the test output, which helps to understand a failure.
+func e2eLogger(t *testing.T) zerolog.Logger {
+	lvl, err := zerolog.ParseLevel(os.Getenv("KERANJANG_E2E_LOG"))
+	if err != nil || os.Getenv("KERANJANG_E2E_LOG") == "" {
+		return zerolog.Nop()
+	}
+	return zerolog.New(zerolog.ConsoleWriter{Out: zerolog.TestWriter{T: t}, TimeFormat: "15:04:05.000"}).
+		Level(lvl).With().Timestamp().Logger()
+}
+
+// checkNoRejections is how every test ends: no call the bot made during the whole test was refused by the
+// strict fake.
+func (e *e2e) checkNoRejections(t *testing.T) {
+	t.Helper()
+	e.checked = true
+	e.sb.fake.CheckNoRejections(t)
+}
+
+// morningClock is the real clock shifted so that the test starts at 10:00 in Jakarta: day-based counts
+// ("clicks today") never straddle a local midnight, whenever the suite runs. It still advances.
+func morningClock() func() time.Time {
+	jkt, err := time.LoadLocation("Asia/Jakarta")
+	if err != nil {
+		return time.Now
+	}
+	now := time.Now()
+	l := now.In(jkt)
+	offset := time.Date(l.Year(), l.Month(), l.Day(), 10, 0, 0, 0, jkt).Sub(now)
+	return func() time.Time { return time.Now().Add(offset) }
+}
+
+// manualClock is a clock that moves only when told to.
+type manualClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *manualClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *manualClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func waitCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), e2eWait)
+}
+
+// person is a Telegram user of the tests.
+func person(id int64, name, lang string) tgfake.User {
+	return tgfake.User{ID: id, FirstName: name, Username: strings.ToLower(name) + "_" + strconv.FormatInt(id, 10), LanguageCode: lang}
+}
+
+// say sends text in u's private chat and returns the bot's next message there.
+func (e *e2e) say(t *testing.T, u tgfake.User, text string) tgfake.Message {
+	t.Helper()
+	return e.sayN(t, u, text, 1)[0]
+}
+
+// sayN sends text in u's private chat and returns the next n messages the bot sends there.
+func (e *e2e) sayN(t *testing.T, u tgfake.User, text string, n int) []tgfake.Message {
+	t.Helper()
+	return e.sayInN(t, u, tgfake.Chat{}, text, n)
+}
+
+// sayInN sends text in chat (the zero Chat is u's private chat) and returns the next n messages there.
+func (e *e2e) sayInN(t *testing.T, u tgfake.User, chat tgfake.Chat, text string, n int) []tgfake.Message {
+	t.Helper()
+	id := chat.ID
+	if id == 0 {
+		id = u.ID
+	}
+	before := len(e.sb.fake.Sent(id))
+	e.sb.fake.SendText(u, chat, text)
+	return e.waitNew(t, id, before, n)
+}
+
+// waitNew waits until chat has n messages after the first before, and returns those n.
+func (e *e2e) waitNew(t *testing.T, chatID int64, before, n int) []tgfake.Message {
+	t.Helper()
+	ctx, cancel := waitCtx()
+	defer cancel()
+	all, err := e.sb.fake.WaitSent(ctx, chatID, before+n)
+	if err != nil {
+		t.Fatalf("waiting for %d new messages in chat %d: %v\nmessages so far:\n%s", n, chatID, err, dump(all[min(before, len(all)):]))
+	}
+	return all[before : before+n]
+}
+
+// sent is how many messages the bot has sent to a chat.
+func (e *e2e) sent(chatID int64) int { return len(e.sb.fake.Sent(chatID)) }
+
+// press presses the button whose label contains label on message m, waits until the callback query is
+// answered and returns that answerCallbackQuery call (its text is the toast).
+func (e *e2e) press(t *testing.T, u tgfake.User, m tgfake.Message, label string) tgfake.Call {
+	t.Helper()
+	b, ok := m.Button(label)
+	if !ok {
+		t.Fatalf("no button %q on message %q (buttons %v)", label, m.PlainText, m.Buttons())
+	}
+	return e.pressData(t, u, m, b.CallbackData)
+}
+
+// pressData presses a button with the given callback data on m and waits for the answer.
+func (e *e2e) pressData(t *testing.T, u tgfake.User, m tgfake.Message, data string) tgfake.Call {
+	t.Helper()
+	id := e.sb.fake.PressButton(u, m, data)
+	return e.waitAnswer(t, id)
+}
+
+// waitAnswer waits for the answerCallbackQuery of callback query id.
+func (e *e2e) waitAnswer(t *testing.T, id string) tgfake.Call {
+	t.Helper()
+	e.mu.Lock()
+	e.pressed = append(e.pressed, id)
+	e.mu.Unlock()
+	ctx, cancel := waitCtx()
+	defer cancel()
+	c, err := e.sb.fake.WaitCall(ctx, "answerCallbackQuery", func(c tgfake.Call) bool {
+		return c.Params["callback_query_id"] == id
+	})
+	if err != nil {
+		t.Fatalf("callback query %s never answered: %v", id, err)
+	}
+	if c.Status != http.StatusOK {
+		t.Fatalf("answer to callback query %s failed: %s", id, c)
+	}
+	return c
+}
+
+// checkAllAnswered asserts that every callback query pressed so far was answered exactly once.
+func (e *e2e) checkAllAnswered(t *testing.T) {
+	t.Helper()
+	answers := map[string]int{}
+	for _, c := range e.sb.fake.CallsTo("answerCallbackQuery") {
+		if c.Status == http.StatusOK {
+			answers[c.Params["callback_query_id"]]++
+		}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, id := range e.pressed {
+		if answers[id] != 1 {
+			t.Errorf("callback query %s answered %d times, want 1", id, answers[id])
+		}
+	}
+}
+
+// waitEdited waits until message id in chat has been edited at least edits times and returns it.
+func (e *e2e) waitEdited(t *testing.T, chatID, msgID int64, edits int) tgfake.Message {
+	t.Helper()
+	eventually(t, fmt.Sprintf("message %d in chat %d edited %d times", msgID, chatID, edits), func() bool {
+		return e.message(t, chatID, msgID).Edits >= edits
+	})
+	return e.message(t, chatID, msgID)
+}
+
+// message returns the current state of a message the bot sent.
+func (e *e2e) message(t *testing.T, chatID, msgID int64) tgfake.Message {
+	t.Helper()
+	for _, m := range e.sb.fake.Sent(chatID) {
+		if m.ID == msgID {
+			return m
+		}
+	}
+	t.Fatalf("no message %d in chat %d", msgID, chatID)
+	return tgfake.Message{}
+}
+
+// eventually polls cond until it holds or e2eWait passes. It is for state the tests cannot wait on
+// directly (the store, the click buffer, metrics); it never asserts how fast anything happened.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(e2eWait)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func dump(ms []tgfake.Message) string {
+	var b strings.Builder
+	for _, m := range ms {
+		fmt.Fprintf(&b, "  [%d %s] %q\n", m.ID, m.Method, m.PlainText)
+	}
+	return b.String()
+}
+
+// mustContain fails unless s contains every one of parts.
+func mustContain(t *testing.T, s string, parts ...string) {
+	t.Helper()
+	for _, p := range parts {
+		if !strings.Contains(s, p) {
+			t.Fatalf("want %q in:\n%s", p, s)
+		}
+	}
+}
+
+// mustNotContain fails if s contains any of parts.
+func mustNotContain(t *testing.T, s string, parts ...string) {
+	t.Helper()
+	for _, p := range parts {
+		if strings.Contains(s, p) {
+			t.Fatalf("do not want %q in:\n%s", p, s)
+		}
+	}
+}
+
+// ---- HTTP ----
+
+// visit opens a basket link as a browser (or a crawler) would, from ip when the peer is a trusted proxy.
+func (e *e2e) visit(t *testing.T, method, code, ip, ua string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(method, e.sb.baseURL()+"/r/"+code, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("User-Agent", ua)
+	if ip != "" {
+		req.Header.Set("X-Forwarded-For", ip)
+	}
+	resp, err := e.web.Do(req)
+	if err != nil {
+		t.Fatalf("%s /r/%s: %v", method, code, err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp
+}
+
+// getJSON calls an API route with a bearer token and decodes a 200 answer into out; it returns the status.
+func (e *e2e) getJSON(t *testing.T, path, token string, out any) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, e.sb.baseURL()+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := e.web.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode == http.StatusOK && out != nil {
+		if err := json.Unmarshal(body, out); err != nil {
+			t.Fatalf("GET %s: decode %s: %v", path, body, err)
+		}
+	}
+	if resp.StatusCode != http.StatusOK {
+		var e struct {
+			Error string `json:"error"`
+		}
+		if json.Unmarshal(body, &e) != nil || e.Error == "" {
+			t.Errorf("GET %s: %d answer is not a JSON error: %s", path, resp.StatusCode, body)
+		}
+	}
+	return resp.StatusCode
+}
+
+// metric reads the app's /metrics and returns the sum of the samples of name whose labels contain
+// labels (written as in the exposition format, `type="message"`; empty matches every sample). A metric not
+// exported yet is 0.
+func (e *e2e) metric(t *testing.T, name, labels string) float64 {
+	t.Helper()
+	resp, err := e.web.Get(e.sb.baseURL() + "/metrics")
+	if err != nil {
+		t.Fatalf("GET /metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	sum := 0.0
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		series, value, ok := strings.Cut(line, " ")
+		if !ok || strings.HasPrefix(line, "#") {
+			continue
+		}
+		metric, lbls, _ := strings.Cut(series, "{")
+		if metric != name || !strings.Contains(lbls, labels) {
+			continue
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
+		if err != nil {
+			t.Fatalf("metric %s: %v", line, err)
+		}
+		sum += v
+	}
+	return sum
+}
+
+// handled is how many updates the running app has finished handling, of every type.
+func (e *e2e) handled(t *testing.T) float64 {
+	t.Helper()
+	return e.metric(t, "keranjang_updates_total", "")
+}
+
+// waitHandled waits until the running app has finished handling at least n updates. The counter moves
+// after a handler has returned, so this is a barrier for updates that make the bot send nothing.
+func (e *e2e) waitHandled(t *testing.T, n float64) {
+	t.Helper()
+	eventually(t, fmt.Sprintf("%v updates handled", n), func() bool { return e.handled(t) >= n })
+}
+
+// ---- parsing what the bot said ----
+
+var (
+	basketRe  = regexp.MustCompile(`/r/([A-Za-z0-9]{8})\b`)
+	apiKeyRe  = regexp.MustCompile(`\bksk_[A-Za-z0-9]{32}\b`)
+	productRe = regexp.MustCompile(`#(\d+) `)
+)
+
+// basketCode finds the basket-link code in a message.
+func basketCode(t *testing.T, m tgfake.Message) string {
+	t.Helper()
+	sm := basketRe.FindStringSubmatch(m.PlainText)
+	if sm == nil {
+		t.Fatalf("no basket link in %q", m.PlainText)
+	}
+	return sm[1]
+}
+
+// productID finds the first "#<id> " in a message.
+func productID(t *testing.T, m tgfake.Message) string {
+	t.Helper()
+	sm := productRe.FindStringSubmatch(m.PlainText)
+	if sm == nil {
+		t.Fatalf("no product id in %q", m.PlainText)
+	}
+	return sm[1]
+}
