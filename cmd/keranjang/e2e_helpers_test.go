@@ -232,6 +232,40 @@ func (e *e2e) waitEdited(t *testing.T, chatID, msgID int64, edits int) tgfake.Me
 	return e.message(t, chatID, msgID)
 }
 
+// restart restarts the app on the same database once Telegram (the fake) holds no update the bot has not
+// confirmed: an update handled but not yet confirmed would be delivered again after the restart.
+func (e *e2e) restart(t *testing.T) {
+	t.Helper()
+	e.waitConfirmed(t)
+	ctx, cancel := waitCtx()
+	defer cancel()
+	if err := e.sb.restart(ctx); err != nil {
+		t.Fatalf("restart: %v", err)
+	}
+}
+
+// waitConfirmed waits until the fake's queue of updates is empty: the bot has taken every update and told
+// Telegram so (by the offset of its next getUpdates, or by answering the webhook).
+func (e *e2e) waitConfirmed(t *testing.T) {
+	t.Helper()
+	eventually(t, "every update confirmed", func() bool {
+		resp, err := http.Post(e.sb.fake.URL()+"/bot"+e.sb.fake.Token()+"/getWebhookInfo", "application/json", nil)
+		if err != nil {
+			t.Fatalf("getWebhookInfo: %v", err)
+		}
+		defer resp.Body.Close()
+		var info struct {
+			Result struct {
+				Pending int `json:"pending_update_count"`
+			} `json:"result"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&info); err != nil {
+			t.Fatalf("getWebhookInfo: %v", err)
+		}
+		return info.Result.Pending == 0
+	})
+}
+
 // message returns the current state of a message the bot sent.
 func (e *e2e) message(t *testing.T, chatID, msgID int64) tgfake.Message {
 	t.Helper()
@@ -387,9 +421,8 @@ func (e *e2e) waitHandled(t *testing.T, n float64) {
 // ---- parsing what the bot said ----
 
 var (
-	basketRe  = regexp.MustCompile(`/r/([A-Za-z0-9]{8})\b`)
-	apiKeyRe  = regexp.MustCompile(`\bksk_[A-Za-z0-9]{32}\b`)
-	productRe = regexp.MustCompile(`#(\d+) `)
+	basketRe = regexp.MustCompile(`/r/([A-Za-z0-9]{8})\b`)
+	apiKeyRe = regexp.MustCompile(`\bksk_[A-Za-z0-9]{32}\b`)
 )
 
 // basketCode finds the basket-link code in a message.
@@ -398,16 +431,6 @@ func basketCode(t *testing.T, m tgfake.Message) string {
 	sm := basketRe.FindStringSubmatch(m.PlainText)
 	if sm == nil {
 		t.Fatalf("no basket link in %q", m.PlainText)
-	}
-	return sm[1]
-}
-
-// productID finds the first "#<id> " in a message.
-func productID(t *testing.T, m tgfake.Message) string {
-	t.Helper()
-	sm := productRe.FindStringSubmatch(m.PlainText)
-	if sm == nil {
-		t.Fatalf("no product id in %q", m.PlainText)
 	}
 	return sm[1]
 }
