@@ -263,8 +263,9 @@ func (h *Handler) links(ctx context.Context, c *Call) error {
 	b.WriteString(c.T("links_head", len(links)))
 	const maxShown = 20
 	for i, l := range links {
+		more := "\n\n" + c.T("links_more", len(links)-i)
 		if i == maxShown {
-			b.WriteString("\n\n" + c.T("links_more", len(links)-maxShown))
+			b.WriteString(more)
 			break
 		}
 		name := fmt.Sprintf("#%d", l.ProductID)
@@ -279,10 +280,26 @@ func (h *Handler) links(ctx context.Context, c *Call) error {
 		if err != nil {
 			return err
 		}
-		b.WriteString("\n\n" + c.T("links_row", bot.Escape(name), bot.Code(h.basketURL(l.Code)),
-			today.Clicks, total.Clicks, total.UniqueClicks))
+		row := "\n\n" + c.T("links_row", bot.Escape(name), bot.Code(h.basketURL(l.Code)),
+			today.Clicks, total.Clicks, total.UniqueClicks)
+		if !fits(b.String(), row, more, i == len(links)-1) {
+			b.WriteString(more)
+			break
+		}
+		b.WriteString(row)
 	}
 	return c.Reply(ctx, b.String())
+}
+
+// fits reports whether row can be added to a list message text and still leave room for the line that
+// tells how many rows were left out (unless row is the last): long product names can make twenty rows
+// longer than one Telegram message.
+func fits(text, row, more string, last bool) bool {
+	n := bot.UTF16Len(text) + bot.UTF16Len(row)
+	if !last {
+		n += bot.UTF16Len(more)
+	}
+	return n <= bot.MaxTextLen
 }
 
 // dayRange is the local calendar day containing now, as UTC instants [from, to).
@@ -384,16 +401,22 @@ func (h *Handler) affiliates(ctx context.Context, c *Call) error {
 	b.WriteString(c.T("affiliates_head", reportDays, len(rows)))
 	const maxShown = 20
 	for i, r := range rows {
+		more := "\n\n" + c.T("affiliates_more", len(rows)-i)
 		if i == maxShown {
-			b.WriteString("\n\n" + c.T("affiliates_more", len(rows)-maxShown))
+			b.WriteString(more)
 			break
 		}
 		name := r.AffiliateName
 		if name == "" {
 			name = c.T("affiliate_erased")
 		}
-		b.WriteString("\n" + c.T("affiliates_row", i+1, bot.Escape(name), r.ProductID, bot.Escape(bot.Truncate(r.ProductName, 40)),
-			r.Clicks, r.UniqueClicks))
+		row := "\n" + c.T("affiliates_row", i+1, bot.Escape(name), r.ProductID, bot.Escape(bot.Truncate(r.ProductName, 40)),
+			r.Clicks, r.UniqueClicks)
+		if !fits(b.String(), row, more, i == len(rows)-1) {
+			b.WriteString(more)
+			break
+		}
+		b.WriteString(row)
 	}
 	return c.Reply(ctx, b.String())
 }

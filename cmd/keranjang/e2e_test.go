@@ -835,6 +835,39 @@ func TestE2ECatalogue(t *testing.T) {
 		mustContain(t, e.say(t, ani, "/feedback 1").PlainText, "Pakai: /feedback")
 	})
 
+	t.Run("many links with long names", func(t *testing.T) {
+		// Marketplace product names are long; an active reseller promotes dozens of them. Every list
+		// still fits in one Telegram message.
+		shop := person(6003, "Gita", "id")
+		reseller := tgfake.User{ID: 6104, FirstName: "Rahmat 🛍️ Reseller Gamis Termurah Se-Indonesia 🇮🇩 Open Order",
+			LastName: "Grosir & Eceran ✨ Kirim ke Seluruh Nusantara ✨ Fast Respon", LanguageCode: "id"}
+		e.say(t, shop, "/start")
+		e.say(t, shop, "/seller Grosir Gita")
+		e.say(t, reseller, "/start")
+		title := func(i int) string {
+			// 100 characters, as marketplace titles are: emoji and ampersands included.
+			r := []rune(fmt.Sprintf("%02d 🔥PROMO🔥 Gamis Syari Jumbo Busui & Wudhu Friendly ✨ Wolfis & Jersey Premium ✨ Free Hijab 🌸🌸🌸🌸🌸🌸🌸🌸", i))
+			return string(r[:100])
+		}
+		for i := range 22 {
+			long := title(i)
+			added := e.say(t, shop, fmt.Sprintf("/addproduct %s | 250000 | 20 | https://shop.example.id/gamis-%d", long, i))
+			mustContain(t, added.PlainText, "ditambahkan")
+			id := strings.TrimPrefix(strings.Fields(added.PlainText)[2], "#")
+			mustContain(t, e.say(t, reseller, "/join "+id).PlainText, "/r/")
+		}
+		links := e.say(t, reseller, "/links")
+		mustContain(t, links.PlainText, "Link keranjangmu (22)", "Gamis", "link lagi")
+		mustNotContain(t, links.PlainText, "gangguan")
+		mine := e.say(t, shop, "/myproducts")
+		mustContain(t, mine.PlainText, "Produkmu (22)", "dan 12 produk lagi")
+		mustNotContain(t, mine.PlainText, "gangguan")
+		aff := e.say(t, shop, "/affiliates")
+		mustContain(t, aff.PlainText, "Rahmat 🛍️", "Laporan lengkap: GET /api/v1/affiliates")
+		mustNotContain(t, aff.PlainText, "gangguan")
+		mustNotContain(t, e.say(t, reseller, "/products gamis").PlainText, "gangguan")
+	})
+
 	t.Run("an affiliate erases their data", func(t *testing.T) {
 		if citraCode == "" {
 			t.Skip("joining failed")
