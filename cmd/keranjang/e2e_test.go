@@ -524,7 +524,10 @@ var catalogueEnv = adminEnv(map[string]string{
 	"KERANJANG_SELLER_APPROVAL": "auto",
 	"KERANJANG_SHOP_HOSTS":      "shop.example.id,tokoku.id",
 	"KERANJANG_TRUSTED_PROXIES": "127.0.0.0/8",
+	"KERANJANG_ADMIN_TOKEN":     e2eAdminToken,
 })
+
+const e2eAdminToken = "admin-token-0123456789abcdef"
 
 // TestE2ECatalogue covers issue 3 on one running system: sellers add products (guided and one-line, with
 // every validation rule), affiliates join (button, deep link, command), buyers click, and sellers and
@@ -694,6 +697,7 @@ func TestE2ECatalogue(t *testing.T) {
 			{ani, "/join abc", "Pakai: /join"},
 			{ani, "/start p_999", "tidak ditemukan"},
 			{budi, "/editproduct 3 rate 5", "not found"}, // Wati's product
+			{budi, "/affiliates 3", "not found"},
 		} {
 			mustContain(t, e.say(t, tc.user, tc.text).PlainText, tc.want)
 		}
@@ -909,6 +913,7 @@ func checkCounts(t *testing.T, e *e2e, budiKey, watiKey, aniCode, joeCode, citra
 		{aniCode, budiKey, track.LinkStats{LinkCode: aniCode, Clicks: 6, UniqueClicks: 3, BotVisits: 2}},
 		{joeCode, budiKey, track.LinkStats{LinkCode: joeCode, Clicks: 1, UniqueClicks: 1}},
 		{citraCode, budiKey, track.LinkStats{LinkCode: citraCode}},
+		{aniCode, e2eAdminToken, track.LinkStats{LinkCode: aniCode, Clicks: 6, UniqueClicks: 3, BotVisits: 2}},
 	} {
 		var got track.LinkStats
 		if st := e.getJSON(t, "/api/v1/links/"+tc.code+"/stats", tc.token, &got); st != http.StatusOK || got != tc.want {
@@ -925,6 +930,7 @@ func checkCounts(t *testing.T, e *e2e, budiKey, watiKey, aniCode, joeCode, citra
 		{"bad key", "/api/v1/links/" + aniCode + "/stats", "ksk_" + strings.Repeat("x", 32), http.StatusUnauthorized},
 		{"no key", "/api/v1/links/" + aniCode + "/stats", "", http.StatusUnauthorized},
 		{"report with a bad key", "/api/v1/affiliates", "nope", http.StatusUnauthorized},
+		{"report with the admin token", "/api/v1/affiliates", e2eAdminToken, http.StatusUnauthorized},
 		{"report with a bad date", "/api/v1/affiliates?from=kemarin", budiKey, http.StatusBadRequest},
 	} {
 		if st := e.getJSON(t, tc.path, tc.token, nil); st != tc.status {
