@@ -1,8 +1,10 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -11,28 +13,91 @@ import (
 )
 
 const (
-	codeLen    = affiliate.LinkCodeLen
-	hourLen    = 4
-	countsLen  = 24
-	clickIDLen = 16 // length of click ids the store makes up for clicks that come without one
+	codeLen   = affiliate.LinkCodeLen
+	hourLen   = 4
+	countsLen = 24
+	// clickIDLen is the length of the ids the store makes up for clicks that come without one. They have
+	// the layout of the redirect's ids (track.ClickIDLen): clickIDTimeLen characters of the click's unix
+	// millisecond in base62 with the digits in byte order, then random characters.
+	clickIDLen     = 16
+	clickIDTimeLen = 7
+	maxClickMilli  = 3521614606207 // 62^7 - 1, the last millisecond a 7-character prefix can hold
+	// clickLogFillPercent is how full bbolt packs the pages of the click log when it splits them. Click
+	// ids begin with the click's time, so the log grows at its end and a page, once full, is only touched
+	// again by the few clicks of the same millisecond that sort before the last one written: near-full
+	// pages keep the file small and leave room for those few.
+	clickLogFillPercent = 0.95
 )
+
+// clickTimeDigits are the base62 digits of a click id's time prefix, in byte order, so that byte order
+// of ids is time order.
+const clickTimeDigits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 type (
 	linkHourKey [codeLen + hourLen]byte
 	affHourKey  [8 + hourLen]byte
 	codeKey     [codeLen]byte
+	visitorKey  [codeLen + 8]byte
 )
+
+// visitorMark is one (link, visitor) pair of a batch: when its last click before the batch was (as
+// stored, 0 for none) and the latest click seen so far, stored or in the batch.
+type visitorMark struct {
+	key    visitorKey
+	stored int64
+	last   int64
+}
+
+// clickGroup is what a batch's clicks are counted by before the aggregates are written: one link, its
+// affiliate and one hour. The per-link, per-affiliate and total aggregates are sums over groups.
+type clickGroup struct {
+	code codeKey
+	hour uint32
+	aff  int64
+}
 
 // clickBuffers are reused by RecordClicks from batch to batch (guarded by Store.clickMu).
 type clickBuffers struct {
-	arena  arena
-	link   map[linkHourKey]affiliate.Counts
-	aff    map[affHourKey]affiliate.Counts
-	totals map[codeKey]affiliate.Counts
+	arena   arena
+	scratch []byte              // a key for bbolt calls that copy or only read it
+	lastID  []byte              // the largest click id logged before the batch
+	logged  []bool              // per click of the batch: to be logged (not a bot visit, not a repeated id)
+	ids     map[string]struct{} // the ids of the batch seen so far
+	marks   []visitorMark
+	markAt  map[visitorKey]int32
+	groups  map[clickGroup]affiliate.Counts
+	link    map[linkHourKey]affiliate.Counts
+	aff     map[affHourKey]affiliate.Counts
+	totals  map[codeKey]affiliate.Counts
 }
 
-// arena hands out byte slices for bbolt keys and values. bbolt requires what is given to Put to stay
-// untouched until the transaction ends, so slices are never reused within a batch; reset after commit.
+func (b *clickBuffers) init() {
+	if b.markAt == nil {
+		b.ids = make(map[string]struct{})
+		b.markAt = make(map[visitorKey]int32)
+		b.groups = make(map[clickGroup]affiliate.Counts)
+		b.link = make(map[linkHourKey]affiliate.Counts)
+		b.aff = make(map[affHourKey]affiliate.Counts)
+		b.totals = make(map[codeKey]affiliate.Counts)
+	}
+}
+
+func (b *clickBuffers) reset() {
+	b.arena.reset()
+	b.lastID = b.lastID[:0]
+	b.logged = b.logged[:0]
+	b.marks = b.marks[:0]
+	clear(b.ids)
+	clear(b.markAt)
+	clear(b.groups)
+	clear(b.link)
+	clear(b.aff)
+	clear(b.totals)
+}
+
+// arena hands out byte slices for bbolt values. bbolt requires a value given to Put to stay untouched
+// until the transaction ends, so slices are never reused within a batch; reset after commit. (Put copies
+// keys, so keys need no arena.)
 type arena struct{ buf []byte }
 
 func (a *arena) alloc(n int) []byte {
@@ -46,6 +111,27 @@ func (a *arena) alloc(n int) []byte {
 }
 
 func (a *arena) reset() { a.buf = a.buf[:0] }
+
+// putClickTime writes the time prefix of a click id for a click at t into dst[:clickIDTimeLen]. Times
+// before 1970 are written as 1970 and times past the prefix's range (2081) as its last millisecond.
+func putClickTime(dst []byte, t time.Time) {
+	ms := min(max(t.UnixMilli(), 0), maxClickMilli)
+	for i := clickIDTimeLen - 1; i >= 0; i-- {
+		dst[i] = clickTimeDigits[ms%62]
+		ms /= 62
+	}
+}
+
+// newClickID returns an id for a click at t that came without one: its time prefix and random characters.
+func (s *Store) newClickID(t time.Time) (string, error) {
+	r, err := s.randomString(clickIDLen - clickIDTimeLen)
+	if err != nil {
+		return "", err
+	}
+	id := make([]byte, clickIDTimeLen, clickIDLen)
+	putClickTime(id, t)
+	return string(append(id, r...)), nil
+}
 
 // hourOf is the unix hour of t (0 for times before 1970).
 func hourOf(t time.Time) uint32 {
@@ -72,7 +158,7 @@ func putCounts(dst []byte, c affiliate.Counts) {
 	binary.BigEndian.PutUint64(dst[16:], uint64(c.BotVisits))
 }
 
-// addCounts adds c to the counts stored at k.
+// addCounts adds c to the counts stored at k. Put copies k; the value comes from the arena.
 func (a *arena) addCounts(b *bolt.Bucket, k []byte, c affiliate.Counts) error {
 	sum := decodeCounts(b.Get(k))
 	sum.Add(c)
@@ -130,6 +216,10 @@ func decodeClick(id string, v []byte) (affiliate.Click, error) {
 // click without an id gets one; a click whose id is already logged is skipped (Unique false), so a
 // retried batch does not count twice. It is meant for one background writer; concurrent calls are
 // serialized.
+//
+// The batch is written bucket by bucket: the click log (time-ordered ids make that an append at the
+// log's end), the visitor marks once per (link, visitor) with the latest click and in key order, and each
+// aggregate once per key with the batch's sum.
 func (s *Store) RecordClicks(clicks []affiliate.Click) ([]affiliate.Click, error) {
 	out := make([]affiliate.Click, len(clicks))
 	copy(out, clicks)
@@ -139,7 +229,7 @@ func (s *Store) RecordClicks(clicks []affiliate.Click) ([]affiliate.Click, error
 		}
 		out[i].Unique = false
 		if out[i].ID == "" && !out[i].Bot {
-			id, err := s.randomString(clickIDLen)
+			id, err := s.newClickID(out[i].At)
 			if err != nil {
 				return nil, fmt.Errorf("record clicks: %w", err)
 			}
@@ -150,92 +240,145 @@ func (s *Store) RecordClicks(clicks []affiliate.Click) ([]affiliate.Click, error
 	s.clickMu.Lock()
 	defer s.clickMu.Unlock()
 	b := &s.cb
-	if b.link == nil {
-		b.link = make(map[linkHourKey]affiliate.Counts)
-		b.aff = make(map[affHourKey]affiliate.Counts)
-		b.totals = make(map[codeKey]affiliate.Counts)
-	}
-	defer func() {
-		clear(b.link)
-		clear(b.aff)
-		clear(b.totals)
-		b.arena.reset()
-	}()
-
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		log, visitors := tx.Bucket(bClicks), tx.Bucket(bVisitors)
-		var nClicks, nBots uint64
-		for i := range out {
-			c := &out[i]
-			var d affiliate.Counts
-			if c.Bot {
-				d.BotVisits = 1
-				nBots++
-			} else {
-				id := b.arena.alloc(len(c.ID))
-				copy(id, c.ID)
-				if log.Get(id) != nil {
-					continue
-				}
-				vk := b.arena.alloc(codeLen + 8)
-				copy(vk, c.Code)
-				binary.BigEndian.PutUint64(vk[codeLen:], c.Visitor)
-				at := c.At.UnixNano()
-				last := int64(0)
-				if v := visitors.Get(vk); len(v) == 8 {
-					last = int64(binary.BigEndian.Uint64(v))
-				}
-				c.Unique = last == 0 || at-last >= int64(affiliate.UniqueWindow)
-				if at > last {
-					vv := b.arena.alloc(8)
-					binary.BigEndian.PutUint64(vv, uint64(at))
-					if err := visitors.Put(vk, vv); err != nil {
-						return err
-					}
-				}
-				rec := b.arena.alloc(clickRecLen + len(c.Code))
-				encodeClick(rec, c)
-				if err := log.Put(id, rec); err != nil {
-					return err
-				}
-				d.Clicks = 1
-				if c.Unique {
-					d.UniqueClicks = 1
-				}
-				nClicks++
-			}
-			h := hourOf(c.At)
-			var lk linkHourKey
-			copy(lk[:], c.Code)
-			binary.BigEndian.PutUint32(lk[codeLen:], h)
-			var ak affHourKey
-			binary.BigEndian.PutUint64(ak[:], uint64(c.AffiliateID))
-			binary.BigEndian.PutUint32(ak[8:], h)
-			var ck codeKey
-			copy(ck[:], c.Code)
-			add(b.link, lk, d)
-			add(b.aff, ak, d)
-			add(b.totals, ck, d)
-		}
-		if err := applyCounts(&b.arena, tx.Bucket(bAggLink), b.link); err != nil {
-			return err
-		}
-		if err := applyCounts(&b.arena, tx.Bucket(bAggAff), b.aff); err != nil {
-			return err
-		}
-		if err := applyCounts(&b.arena, tx.Bucket(bTotals), b.totals); err != nil {
-			return err
-		}
-		meta := tx.Bucket(bMeta)
-		if err := addU64(meta, kNClicks, nClicks); err != nil {
-			return err
-		}
-		return addU64(meta, kNBots, nBots)
-	})
-	if err != nil {
+	b.init()
+	defer b.reset()
+	if err := s.db.Update(func(tx *bolt.Tx) error { return b.record(tx, out) }); err != nil {
 		return nil, fmt.Errorf("record clicks: %w", err)
 	}
 	return out, nil
+}
+
+// record is RecordClicks inside its transaction. It sets Unique on out.
+func (b *clickBuffers) record(tx *bolt.Tx, out []affiliate.Click) error {
+	log := tx.Bucket(bClicks)
+	log.FillPercent = clickLogFillPercent
+	b.findNew(log, out)
+
+	// Uniqueness in time order, and the counts per group.
+	visitors := tx.Bucket(bVisitors)
+	vc := visitors.Cursor()
+	var nClicks, nBots uint64
+	for i := range out {
+		c := &out[i]
+		var d affiliate.Counts
+		if c.Bot {
+			d.BotVisits = 1
+			nBots++
+		} else {
+			if !b.logged[i] {
+				continue
+			}
+			var vk visitorKey
+			copy(vk[:], c.Code)
+			binary.BigEndian.PutUint64(vk[codeLen:], c.Visitor)
+			m, ok := b.markAt[vk]
+			if !ok {
+				var stored int64
+				if k, v := vc.Seek(vk[:]); string(k) == string(vk[:]) && len(v) == 8 {
+					stored = int64(binary.BigEndian.Uint64(v))
+				}
+				m = int32(len(b.marks))
+				b.marks = append(b.marks, visitorMark{key: vk, stored: stored, last: stored})
+				b.markAt[vk] = m
+			}
+			mark := &b.marks[m]
+			at := c.At.UnixNano()
+			c.Unique = mark.last == 0 || at-mark.last >= int64(affiliate.UniqueWindow)
+			mark.last = max(mark.last, at)
+			d.Clicks = 1
+			if c.Unique {
+				d.UniqueClicks = 1
+			}
+			nClicks++
+		}
+		g := clickGroup{hour: hourOf(c.At), aff: c.AffiliateID}
+		copy(g.code[:], c.Code)
+		add(b.groups, g, d)
+	}
+
+	// The click log. Time-ordered ids make these appends at the log's end.
+	for i := range out {
+		if !b.logged[i] {
+			continue
+		}
+		c := &out[i]
+		rec := b.arena.alloc(clickRecLen + len(c.Code))
+		encodeClick(rec, c)
+		b.scratch = append(b.scratch[:0], c.ID...)
+		if err := log.Put(b.scratch, rec); err != nil {
+			return err
+		}
+	}
+
+	// The visitor marks that moved, by key.
+	slices.SortFunc(b.marks, func(x, y visitorMark) int { return bytes.Compare(x.key[:], y.key[:]) })
+	for i := range b.marks {
+		m := &b.marks[i]
+		if m.last <= m.stored {
+			continue
+		}
+		v := b.arena.alloc(8)
+		binary.BigEndian.PutUint64(v, uint64(m.last))
+		if err := visitors.Put(m.key[:], v); err != nil {
+			return err
+		}
+	}
+
+	// The aggregates.
+	for g, d := range b.groups {
+		var lk linkHourKey
+		copy(lk[:], g.code[:])
+		binary.BigEndian.PutUint32(lk[codeLen:], g.hour)
+		var ak affHourKey
+		binary.BigEndian.PutUint64(ak[:], uint64(g.aff))
+		binary.BigEndian.PutUint32(ak[8:], g.hour)
+		add(b.link, lk, d)
+		add(b.aff, ak, d)
+		add(b.totals, g.code, d)
+	}
+	if err := applyCounts(&b.arena, tx.Bucket(bAggLink), b.link); err != nil {
+		return err
+	}
+	if err := applyCounts(&b.arena, tx.Bucket(bAggAff), b.aff); err != nil {
+		return err
+	}
+	if err := applyCounts(&b.arena, tx.Bucket(bTotals), b.totals); err != nil {
+		return err
+	}
+	meta := tx.Bucket(bMeta)
+	if err := addU64(meta, kNClicks, nClicks); err != nil {
+		return err
+	}
+	return addU64(meta, kNBots, nBots)
+}
+
+// findNew marks in b.logged the clicks of out to log: not bot visits, and not a repeat of an id that is
+// logged already or that came earlier in the batch. An id above the largest one in the log cannot be
+// there, so with time-ordered ids the log is rarely searched.
+func (b *clickBuffers) findNew(log *bolt.Bucket, out []affiliate.Click) {
+	b.logged = slices.Grow(b.logged[:0], len(out))[:len(out)]
+	clear(b.logged)
+	cur := log.Cursor()
+	if k, _ := cur.Last(); k != nil {
+		b.lastID = append(b.lastID[:0], k...)
+	}
+	for i := range out {
+		c := &out[i]
+		if c.Bot {
+			continue
+		}
+		if _, dup := b.ids[c.ID]; dup {
+			continue
+		}
+		b.ids[c.ID] = struct{}{}
+		if c.ID <= string(b.lastID) {
+			b.scratch = append(b.scratch[:0], c.ID...)
+			if k, _ := cur.Seek(b.scratch); string(k) == c.ID {
+				continue
+			}
+		}
+		b.logged[i] = true
+	}
 }
 
 func add[K comparable](m map[K]affiliate.Counts, k K, d affiliate.Counts) {
@@ -258,11 +401,13 @@ func (k affHourKey) copyTo(dst []byte)  { copy(dst, k[:]) }
 func (k codeKey) size() int             { return len(k) }
 func (k codeKey) copyTo(dst []byte)     { copy(dst, k[:]) }
 
+// applyCounts adds the counts in m to bucket, one read and one write per key.
 func applyCounts[K aggKey](a *arena, bucket *bolt.Bucket, m map[K]affiliate.Counts) error {
+	var kb [16]byte
 	for k, d := range m {
-		kb := a.alloc(k.size())
-		k.copyTo(kb)
-		if err := a.addCounts(bucket, kb, d); err != nil {
+		key := kb[:k.size()]
+		k.copyTo(key)
+		if err := a.addCounts(bucket, key, d); err != nil {
 			return err
 		}
 	}

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -231,5 +233,173 @@ func TestPruneVisitors(t *testing.T) {
 	out := f.record(t, click(l1, "p4", t0.Add(4*time.Hour), 1), click(l1, "p5", t0.Add(4*time.Hour), 2))
 	if !out[0].Unique || out[1].Unique {
 		t.Fatalf("after prune: %v %v", out[0].Unique, out[1].Unique)
+	}
+}
+
+// TestRecordClicksMatchesModel records random batches (repeat visitors around the 24-hour window, bot
+// visits, ids repeated within a batch and across batches, generated ids, ids out of time order) and
+// checks every decision and count against a direct implementation of the rules.
+func TestRecordClicksMatchesModel(t *testing.T) {
+	f, l1, l2, l3 := clickSetup(t)
+	links := []affiliate.Link{l1, l2, l3}
+	rng := rand.New(rand.NewPCG(7, 8))
+	type vk struct {
+		code    string
+		visitor uint64
+	}
+	last := map[vk]time.Time{}
+	logged := map[string]affiliate.Click{}
+	linkCounts := map[string]affiliate.Counts{}
+	affCounts := map[int64]affiliate.Counts{}
+	hourCounts := map[string]map[int64]affiliate.Counts{} // code → unix hour → counts
+	var nClicks int64
+	at := time.Date(2024, 3, 10, 0, 0, 0, 0, time.UTC)
+	var history []string
+	apply := func(batchNo int, out []affiliate.Click) {
+		for i, c := range out {
+			var d affiliate.Counts
+			want := false
+			if c.Bot {
+				d.BotVisits = 1
+			} else {
+				if _, ok := logged[c.ID]; ok {
+					if c.Unique {
+						t.Fatalf("batch %d click %d: repeated id %q counted unique", batchNo, i, c.ID)
+					}
+					continue
+				}
+				k := vk{c.Code, c.Visitor}
+				prev, ok := last[k]
+				want = !ok || c.At.Sub(prev) >= affiliate.UniqueWindow
+				if !ok || c.At.After(prev) {
+					last[k] = c.At
+				}
+				logged[c.ID] = affiliate.Click{ID: c.ID, Code: c.Code, ProductID: c.ProductID, AffiliateID: c.AffiliateID,
+					SellerID: c.SellerID, At: c.At, Visitor: c.Visitor, Unique: want}
+				d.Clicks = 1
+				if want {
+					d.UniqueClicks = 1
+				}
+				nClicks++
+			}
+			if c.Unique != want {
+				t.Fatalf("batch %d click %d (%+v): unique %v, want %v", batchNo, i, c, c.Unique, want)
+			}
+			lc := linkCounts[c.Code]
+			lc.Add(d)
+			linkCounts[c.Code] = lc
+			ac := affCounts[c.AffiliateID]
+			ac.Add(d)
+			affCounts[c.AffiliateID] = ac
+			if hourCounts[c.Code] == nil {
+				hourCounts[c.Code] = map[int64]affiliate.Counts{}
+			}
+			hc := hourCounts[c.Code][c.At.Unix()/3600]
+			hc.Add(d)
+			hourCounts[c.Code][c.At.Unix()/3600] = hc
+		}
+	}
+	for batchNo := range 60 {
+		batch := make([]affiliate.Click, 1+rng.IntN(40))
+		for i := range batch {
+			at = at.Add(time.Duration(rng.Int64N(int64(3 * time.Hour))))
+			l := links[rng.IntN(len(links))]
+			var id string
+			switch r := rng.IntN(10); {
+			case r == 0 && len(history) > 0:
+				id = history[rng.IntN(len(history))] // already logged (or earlier in this batch)
+			case r == 1:
+				id = "" // the store makes one up
+			case r == 2:
+				id = fmt.Sprintf("x%06d", rng.IntN(1000)) // not time-ordered, sometimes repeated
+			default:
+				var b [clickIDLen]byte
+				putClickTime(b[:], at)
+				for j := clickIDTimeLen; j < clickIDLen; j++ {
+					b[j] = affiliate.Alphabet[rng.IntN(len(affiliate.Alphabet))]
+				}
+				id = string(b[:])
+			}
+			batch[i] = click(l, id, at, uint64(rng.IntN(4)))
+			batch[i].Bot = rng.IntN(12) == 0
+			if id != "" {
+				history = append(history, id)
+			}
+		}
+		calls := 1
+		if batchNo%7 == 3 {
+			calls = 2 // a retried batch: the same clicks again, right after
+		}
+		for call := range calls {
+			out := f.record(t, batch...)
+			for i, c := range out {
+				if c.ID == "" && !c.Bot {
+					t.Fatalf("batch %d click %d has no id", batchNo, i)
+				}
+				if batch[i].ID == "" && !c.Bot {
+					var p [clickIDTimeLen]byte
+					putClickTime(p[:], c.At)
+					if len(c.ID) != clickIDLen || c.ID[:clickIDTimeLen] != string(p[:]) {
+						t.Fatalf("generated id %q for a click at %v", c.ID, c.At)
+					}
+				}
+				if call == 1 && c.Unique {
+					t.Fatalf("retried batch %d: %+v counted unique", batchNo, c)
+				}
+			}
+			apply(batchNo, out)
+		}
+	}
+	for id, want := range logged {
+		got, err := f.s.GetClick(id)
+		if err != nil || got != want {
+			t.Fatalf("GetClick(%q) = %+v, %v; want %+v", id, got, err, want)
+		}
+	}
+	for _, l := range links {
+		if got, err := f.s.LinkCounts(l.Code, time.Time{}, time.Time{}); err != nil || got != linkCounts[l.Code] {
+			t.Fatalf("link %s: %+v %v, want %+v", l.Code, got, err, linkCounts[l.Code])
+		}
+		for h, want := range hourCounts[l.Code] {
+			from := time.Unix(h*3600, 0)
+			if got, err := f.s.LinkCounts(l.Code, from, from.Add(time.Hour)); err != nil || got != want {
+				t.Fatalf("link %s hour %v: %+v %v, want %+v", l.Code, from, got, err, want)
+			}
+		}
+	}
+	for aff, want := range affCounts {
+		if got, err := f.s.AffiliateCounts(aff, time.Time{}, time.Time{}); err != nil || got != want {
+			t.Fatalf("affiliate %d: %+v %v, want %+v", aff, got, err, want)
+		}
+	}
+	if st, err := f.s.Stats(); err != nil || st.Clicks != nClicks {
+		t.Fatalf("stats %+v %v, want %d clicks", st, err, nClicks)
+	}
+}
+
+func TestClickIDTimePrefix(t *testing.T) {
+	tests := []struct {
+		at   time.Time
+		want string
+	}{
+		{time.Unix(0, 0), "0000000"},
+		{time.Unix(0, 61e6), "000000z"},
+		{time.Unix(0, 62e6), "0000010"},
+		{time.Unix(-1, 0), "0000000"},
+		{time.UnixMilli(maxClickMilli + 1), "zzzzzzz"},
+	}
+	for _, tt := range tests {
+		var p [clickIDTimeLen]byte
+		putClickTime(p[:], tt.at)
+		if string(p[:]) != tt.want {
+			t.Errorf("prefix(%v) = %q, want %q", tt.at, p, tt.want)
+		}
+	}
+	a, b := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 1, 1, 0, 0, 0, 1e6, time.UTC)
+	var pa, pb [clickIDTimeLen]byte
+	putClickTime(pa[:], a)
+	putClickTime(pb[:], b)
+	if string(pa[:]) >= string(pb[:]) {
+		t.Fatalf("prefixes %q, %q out of time order", pa, pb)
 	}
 }
