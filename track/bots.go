@@ -52,7 +52,7 @@ const (
 
 // isBot reports whether a user agent belongs to a crawler, a link-preview fetcher or a script. An empty
 // user agent counts as a bot: every browser sends one. The match is case-insensitive, allocation-free and
-// linear in the length of ua times the number of tokens.
+// linear in the length of ua.
 func isBot(ua string) bool {
 	if len(ua) == 0 {
 		return true
@@ -61,12 +61,8 @@ func isBot(ua string) bool {
 	for start := 0; start < len(ua); start += uaWindow - (maxTokenLen - 1) {
 		end := min(start+uaWindow, len(ua))
 		n := end - start
-		for i := 0; i < n; i++ {
-			c := ua[start+i]
-			if 'A' <= c && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			buf[i] = c
+		for i, c := range []byte(ua[start:end]) {
+			buf[i] = lowerASCII[c]
 		}
 		w := buf[:n]
 		for _, ex := range botExceptions {
@@ -80,13 +76,60 @@ func isBot(ua string) bool {
 				}
 			}
 		}
-		for _, tok := range botTokens {
-			if bytes.Contains(w, tok) {
-				return true
-			}
+		if containsToken(w) {
+			return true
 		}
 		if end == len(ua) {
 			break
+		}
+	}
+	return false
+}
+
+// lowerASCII maps every byte to itself, except A–Z to a–z.
+var lowerASCII = func() (t [256]byte) {
+	for i := range t {
+		t[i] = byte(i)
+		if 'A' <= i && i <= 'Z' {
+			t[i] += 'a' - 'A'
+		}
+	}
+	return t
+}()
+
+// tokensByFirst lists, for each byte, the bot tokens that begin with it.
+var tokensByFirst = func() (t [256][][]byte) {
+	for _, tok := range botTokens {
+		t[tok[0]] = append(t[tok[0]], tok)
+	}
+	return t
+}()
+
+// tokenPairs has a bit for the first two bytes of every bot token: a token can only start where the bit
+// of the two bytes there is set, which rules out nearly every position of a browser's user agent.
+var tokenPairs = func() (set [1 << 16 / 64]uint64) {
+	for _, tok := range botTokens {
+		if len(tok) < 2 {
+			panic("bot token shorter than two bytes: " + string(tok))
+		}
+		k := uint16(tok[0])<<8 | uint16(tok[1])
+		set[k/64] |= 1 << (k % 64)
+	}
+	return set
+}()
+
+// containsToken reports whether the lower-cased w contains one of botTokens. It looks at each position
+// once, through tokenPairs, and compares whole tokens only where a pair matches.
+func containsToken(w []byte) bool {
+	for i := 0; i+1 < len(w); i++ {
+		k := uint16(w[i])<<8 | uint16(w[i+1])
+		if tokenPairs[k/64]&(1<<(k%64)) == 0 {
+			continue
+		}
+		for _, tok := range tokensByFirst[w[i]] {
+			if tok[1] == w[i+1] && bytes.HasPrefix(w[i:], tok) {
+				return true
+			}
 		}
 	}
 	return false

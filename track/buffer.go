@@ -11,7 +11,7 @@ import (
 	"github.com/keranjang/keranjang/affiliate"
 )
 
-// MaxBatch is the largest number of clicks written in one RecordClicks call; a batch that reaches it is
+// MaxBatch is the largest number of clicks written in one RecordClicks call; a queue that reaches it is
 // written at once instead of waiting for the next tick. It is a backstop: one bbolt commit has a large
 // fixed cost (page spills, fdatasync), so below about 100k clicks a second the tick decides and each
 // interval's clicks go in one transaction (measured: 1000 gave 39k redirects/s, 10000 gave 43k).
@@ -20,25 +20,34 @@ const MaxBatch = 10000
 // dropLogInterval is the least time between two warnings about a full click buffer.
 const dropLogInterval = 10 * time.Second
 
-// clickBuffer decouples redirects from the database. Redirect handlers put clicks into a bounded channel
-// and never wait: when it is full the click is dropped and counted. One writer goroutine takes them out
-// and writes them in batches, one RecordClicks call (one bbolt transaction) per batch, every flush
-// interval or when a batch reaches MaxBatch. Orphan visits are only counted in an atomic integer and
-// written with the same tick.
+// clickBuffer decouples redirects from the database. Redirect handlers append clicks to a bounded
+// in-memory queue and never wait for the database: when the queue is full the click is dropped and
+// counted. One writer goroutine takes the whole queue every flush interval (or as soon as it reaches
+// MaxBatch), leaving an empty one in its place, and writes it with one RecordClicks call (one bbolt
+// transaction) per MaxBatch clicks. Orphan visits are only counted in an atomic integer and written
+// with the same tick.
+//
+// The queue is a slice behind a mutex rather than a channel: a handler holds the lock only to append one
+// click, and the writer takes a whole batch with one lock instead of one channel receive per click.
 //
 // Durability: a click is in memory for at most one flush interval (plus the time the store takes to write
 // the batch before it) between the 302 and its transaction. A kill -9 loses at most those clicks;
-// a graceful stop (close) writes everything that was queued.
+// a graceful stop (close) writes everything that was queued, and a click that comes after close is
+// dropped and counted, never silently lost.
 type clickBuffer struct {
 	store    ClickStore
 	log      zerolog.Logger
 	m        *metrics
 	interval time.Duration
+	size     int // the most clicks the queue holds
 
-	ch      chan affiliate.Click
+	mu      sync.Mutex
+	pending []affiliate.Click // the queue
+	closed  bool              // set by close; later clicks are dropped
+
+	full    chan struct{} // the queue reached MaxBatch (capacity 1)
 	orphans atomic.Int64
 	dropped atomic.Int64
-	stopped atomic.Bool
 	stop    chan struct{}
 	done    chan struct{}
 	once    sync.Once
@@ -53,7 +62,9 @@ func newClickBuffer(st ClickStore, size int, interval time.Duration, m *metrics,
 		log:      log,
 		m:        m,
 		interval: interval,
-		ch:       make(chan affiliate.Click, size),
+		size:     size,
+		pending:  make([]affiliate.Click, 0, min(size, MaxBatch)),
+		full:     make(chan struct{}, 1),
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
 	}
@@ -61,20 +72,25 @@ func newClickBuffer(st ClickStore, size int, interval time.Duration, m *metrics,
 	return b
 }
 
-// add queues a click without blocking; it reports false (and counts the drop) when the buffer is full or
-// already closed.
+// add queues a click without waiting for the database; it reports false (and counts the drop) when the
+// queue is full or the buffer already closed.
 func (b *clickBuffer) add(c affiliate.Click) bool {
-	if b.stopped.Load() {
+	b.mu.Lock()
+	if b.closed || len(b.pending) >= b.size {
+		b.mu.Unlock()
 		b.drop()
 		return false
 	}
-	select {
-	case b.ch <- c:
-		return true
-	default:
-		b.drop()
-		return false
+	b.pending = append(b.pending, c)
+	n := len(b.pending)
+	b.mu.Unlock()
+	if n == MaxBatch {
+		select {
+		case b.full <- struct{}{}:
+		default: // the writer has been told already
+		}
 	}
+	return true
 }
 
 func (b *clickBuffer) drop() {
@@ -85,11 +101,13 @@ func (b *clickBuffer) drop() {
 // addOrphan counts one visit to an unknown code.
 func (b *clickBuffer) addOrphan() { b.orphans.Add(1) }
 
-// close stops accepting clicks, writes everything still queued and waits for the writer to finish or ctx
-// to end. It can be called more than once.
+// close stops accepting clicks, writes everything still queued and waits for the writer to finish or
+// done to be closed. It can be called more than once.
 func (b *clickBuffer) close(done <-chan struct{}) error {
 	b.once.Do(func() {
-		b.stopped.Store(true)
+		b.mu.Lock()
+		b.closed = true
+		b.mu.Unlock()
 		close(b.stop)
 	})
 	select {
@@ -106,54 +124,54 @@ func (b *clickBuffer) run() {
 	defer close(b.done)
 	ticker := time.NewTicker(b.interval)
 	defer ticker.Stop()
-	batch := make([]affiliate.Click, 0, MaxBatch)
+	spare := make([]affiliate.Click, 0, min(b.size, MaxBatch))
 	var lastDropLog time.Time
 	var droppedLogged int64
 	for {
 		select {
-		case c := <-b.ch:
-			batch = append(batch, c)
-			if len(batch) >= MaxBatch {
-				batch = b.flush(batch)
-			}
+		case <-b.full:
+			spare = b.flushQueue(spare)
 		case <-ticker.C:
-			batch = b.flush(batch)
+			spare = b.flushQueue(spare)
 			b.flushOrphans()
 			if d := b.dropped.Load(); d > droppedLogged && time.Since(lastDropLog) >= dropLogInterval {
-				b.log.Warn().Int64("dropped", d-droppedLogged).Int("buffer_size", cap(b.ch)).
+				b.log.Warn().Int64("dropped", d-droppedLogged).Int("buffer_size", b.size).
 					Msg("click buffer full, clicks dropped")
 				droppedLogged, lastDropLog = d, time.Now()
 			}
 		case <-b.stop:
-			// Handlers have finished (the HTTP server is shut down first); take what is left.
-			for {
-				select {
-				case c := <-b.ch:
-					batch = append(batch, c)
-					if len(batch) >= MaxBatch {
-						batch = b.flush(batch)
-					}
-					continue
-				default:
-				}
-				break
-			}
-			b.flush(batch)
+			// close has set closed under the lock, so this takes every click that was queued. Handlers
+			// have finished before (the HTTP server is shut down first).
+			b.flushQueue(spare)
 			b.flushOrphans()
 			return
 		}
 	}
 }
 
-// flush writes batch with one RecordClicks call, retrying once after a short pause, and returns the
-// emptied batch for reuse. A batch that fails twice is logged and lost.
-func (b *clickBuffer) flush(batch []affiliate.Click) []affiliate.Click {
-	if len(batch) == 0 {
-		return batch
+// flushQueue takes the queue, leaving spare (emptied) in its place, writes it in batches of at most
+// MaxBatch and returns the emptied slice for the next swap.
+func (b *clickBuffer) flushQueue(spare []affiliate.Click) []affiliate.Click {
+	b.mu.Lock()
+	queue := b.pending
+	b.pending = spare[:0]
+	b.mu.Unlock()
+	if len(queue) == 0 {
+		return queue
 	}
-	// Handlers take their timestamps concurrently, so the channel order can be a few microseconds off;
+	// Handlers take their timestamps concurrently, so the queue order can be a few microseconds off;
 	// the store wants each batch in time order.
-	slices.SortStableFunc(batch, func(x, y affiliate.Click) int { return x.At.Compare(y.At) })
+	slices.SortStableFunc(queue, func(x, y affiliate.Click) int { return x.At.Compare(y.At) })
+	for start := 0; start < len(queue); start += MaxBatch {
+		b.flush(queue[start:min(start+MaxBatch, len(queue))])
+	}
+	clear(queue)
+	return queue[:0]
+}
+
+// flush writes batch with one RecordClicks call, retrying once after a short pause. A batch that fails
+// twice is logged and lost.
+func (b *clickBuffer) flush(batch []affiliate.Click) {
 	start := time.Now()
 	_, err := b.store.RecordClicks(batch)
 	if err != nil {
@@ -169,8 +187,6 @@ func (b *clickBuffer) flush(batch []affiliate.Click) []affiliate.Click {
 	} else {
 		b.recorded.Add(int64(len(batch)))
 	}
-	clear(batch)
-	return batch[:0]
 }
 
 func (b *clickBuffer) flushOrphans() {

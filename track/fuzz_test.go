@@ -1,6 +1,8 @@
 package track
 
 import (
+	"bytes"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"path"
@@ -65,7 +67,12 @@ func FuzzClickURL(f *testing.F) {
 			t.Skip()
 		}
 		s := &Server{}
-		loc := s.location(affiliate.Target{Code: "AAAAAAAA", URL: valid}, id)
+		var idb [ClickIDLen]byte
+		copy(idb[:], id)
+		loc, gotID := s.redirectTo(affiliate.Target{Code: "AAAAAAAA", URL: valid}, &idb)
+		if gotID != id {
+			t.Fatalf("redirectTo returned click id %q, want %q", gotID, id)
+		}
 		u, err := url.Parse(loc)
 		if err != nil {
 			t.Fatalf("location %q does not parse: %v", loc, err)
@@ -96,4 +103,86 @@ func FuzzClickURL(f *testing.F) {
 			}
 		}
 	})
+}
+
+// isBotByContains is isBot with one bytes.Contains per token: the plain reading of the rule that
+// containsToken implements in one pass. Tests compare the two.
+func isBotByContains(ua string) bool {
+	if len(ua) == 0 {
+		return true
+	}
+	var buf [uaWindow]byte
+	for start := 0; start < len(ua); start += uaWindow - (maxTokenLen - 1) {
+		end := min(start+uaWindow, len(ua))
+		w := buf[:end-start]
+		for i := range w {
+			w[i] = ua[start+i]
+			if 'A' <= w[i] && w[i] <= 'Z' {
+				w[i] += 'a' - 'A'
+			}
+		}
+		for _, ex := range botExceptions {
+			for i := bytes.Index(w, ex); i >= 0; i = bytes.Index(w, ex) {
+				copy(w[i:i+len(ex)], bytes.Repeat([]byte{' '}, len(ex)))
+			}
+		}
+		for _, tok := range botTokens {
+			if bytes.Contains(w, tok) {
+				return true
+			}
+		}
+		if end == len(ua) {
+			break
+		}
+	}
+	return false
+}
+
+// FuzzIsBot checks isBot against isBotByContains on any user agent.
+func FuzzIsBot(f *testing.F) {
+	for _, s := range []string{"", "Googlebot", "CUBOT X30", "cubot bot", "xCuBoTbOt", "Slack-ImgProxy", "sp", "s",
+		"Mozilla/5.0 (Linux; Android 13; SM-A536E) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36",
+		strings.Repeat("x", uaWindow-2) + "BOT", strings.Repeat("a", 400) + "Spider"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, ua string) {
+		if got, want := isBot(ua), isBotByContains(ua); got != want {
+			t.Fatalf("isBot(%q) = %v, want %v", ua, got, want)
+		}
+	})
+}
+
+// TestIsBotMatchesContains builds random user agents from pieces of tokens and exceptions in random case,
+// across the window boundaries, and compares isBot with isBotByContains.
+func TestIsBotMatchesContains(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	var pieces []string
+	for _, p := range append(append([][]byte{}, botTokens...), botExceptions...) {
+		pieces = append(pieces, string(p), string(p[:len(p)/2]), string(p[len(p)/2:]))
+	}
+	pieces = append(pieces, "Mozilla/5.0 ", "(Linux; Android 13) ", "AppleWebKit/537.36 ", "x", " ", "é", "\x00")
+	bots := 0
+	for range 20000 {
+		var b strings.Builder
+		for b.Len() < rng.IntN(3*uaWindow) {
+			p := []byte(pieces[rng.IntN(len(pieces))])
+			for i := range p {
+				if rng.IntN(2) == 0 && 'a' <= p[i] && p[i] <= 'z' {
+					p[i] -= 'a' - 'A'
+				}
+			}
+			b.Write(p)
+		}
+		ua := b.String()
+		got, want := isBot(ua), isBotByContains(ua)
+		if got != want {
+			t.Fatalf("isBot(%q) = %v, want %v", ua, got, want)
+		}
+		if got {
+			bots++
+		}
+	}
+	if bots < 1000 || bots > 19000 {
+		t.Fatalf("%d of 20000 random user agents are bots: the test does not exercise both answers", bots)
+	}
 }

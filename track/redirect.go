@@ -46,9 +46,12 @@ func (s *Server) handleRedirect(w http.ResponseWriter, r *http.Request) {
 	}
 	ua := r.UserAgent()
 	bot := r.Method == http.MethodHead || isBot(ua)
-	id := newClickID()
+	at := s.now().UTC()
+	var idb [ClickIDLen]byte
+	putClickID(&idb, at)
+	loc, id := s.redirectTo(t, &idb)
 	h := w.Header()
-	h["Location"] = []string{s.location(t, id)}
+	h["Location"] = []string{loc}
 	h["Cache-Control"] = hdrNoStore
 	h["Referrer-Policy"] = hdrReferrerPolicy
 	w.WriteHeader(http.StatusFound)
@@ -64,7 +67,7 @@ func (s *Server) handleRedirect(w http.ResponseWriter, r *http.Request) {
 		ProductID:   t.ProductID,
 		AffiliateID: t.AffiliateID,
 		SellerID:    t.SellerID,
-		At:          s.now().UTC(),
+		At:          at,
 		Visitor:     s.visitor.hash(clientIP(r, s.cfg.TrustedProxies), ua),
 		Bot:         bot,
 	})
@@ -94,22 +97,34 @@ type locationTemplate struct {
 	ok     bool // false when the URL cannot be split; then ClickURL is called per request
 }
 
-// location returns the redirect target for target t and click id.
-func (s *Server) location(t affiliate.Target, id string) string {
+// redirectTo returns the redirect target for target t and click id, and the id as a string. The id is a
+// substring of the target, so the pair costs one allocation.
+func (s *Server) redirectTo(t affiliate.Target, id *[ClickIDLen]byte) (loc, clickID string) {
+	lt := s.template(t)
+	if !lt.ok {
+		clickID = string(id[:])
+		return affiliate.ClickURL(t.URL, clickID), clickID
+	}
+	var b strings.Builder
+	b.Grow(len(lt.prefix) + ClickIDLen + len(lt.suffix))
+	b.WriteString(lt.prefix)
+	b.Write(id[:])
+	b.WriteString(lt.suffix)
+	loc = b.String()
+	return loc, loc[len(lt.prefix) : len(lt.prefix)+ClickIDLen]
+}
+
+// template returns the location template of t's product URL, building it on first use and again after
+// the URL changed.
+func (s *Server) template(t affiliate.Target) *locationTemplate {
 	if v, ok := s.targets.Load(t.Code); ok {
 		if lt := v.(*locationTemplate); lt.url == t.URL {
-			if lt.ok {
-				return lt.prefix + id + lt.suffix
-			}
-			return affiliate.ClickURL(t.URL, id)
+			return lt
 		}
 	}
 	lt := newLocationTemplate(t.URL)
 	s.targets.Store(t.Code, lt)
-	if lt.ok {
-		return lt.prefix + id + lt.suffix
-	}
-	return affiliate.ClickURL(t.URL, id)
+	return lt
 }
 
 // clickIDMarker stands in for the click id while a template is built. Click ids are alphanumeric, so

@@ -240,6 +240,9 @@ func TestRedirectStoresClickID(t *testing.T) {
 	resp, _ := f.do(t, req{path: "/r/" + f.linkAY.Code, ua: browserUA})
 	u, _ := url.Parse(resp.Header.Get("Location"))
 	id := u.Query().Get("kclid")
+	if len(id) != ClickIDLen || id[:clickIDTimeLen] != newClickID(f.now)[:clickIDTimeLen] {
+		t.Fatalf("click id %q does not start with the click's time", id)
+	}
 	f.waitRecorded(t, 1)
 	c, err := f.st.GetClick(id)
 	if err != nil {

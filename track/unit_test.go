@@ -1,12 +1,19 @@
 package track
 
 import (
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
 
 	"github.com/keranjang/keranjang/affiliate"
 )
@@ -117,8 +124,9 @@ func TestClientIP(t *testing.T) {
 func TestClickID(t *testing.T) {
 	seen := map[string]bool{}
 	counts := map[byte]int{}
+	at := time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC)
 	for i := 0; i < 20000; i++ {
-		id := newClickID()
+		id := newClickID(at)
 		if len(id) != ClickIDLen {
 			t.Fatalf("id %q has length %d", id, len(id))
 		}
@@ -126,21 +134,76 @@ func TestClickID(t *testing.T) {
 			if !strings.ContainsRune(affiliate.Alphabet, rune(id[j])) {
 				t.Fatalf("id %q has a character outside the alphabet", id)
 			}
-			counts[id[j]]++
+			if j >= clickIDTimeLen {
+				counts[id[j]]++
+			}
 		}
 		if seen[id] {
 			t.Fatalf("duplicate id %q", id)
 		}
 		seen[id] = true
 	}
-	// 320000 characters over 62 symbols: about 5161 each; a biased generator would be far off.
+	// 180000 random characters over 62 symbols: about 2903 each; a biased generator would be far off.
 	for c, n := range counts {
-		if n < 4500 || n > 5800 {
+		if n < 2500 || n > 3300 {
 			t.Errorf("character %q appears %d times", c, n)
 		}
 	}
 	if len(counts) != len(affiliate.Alphabet) {
 		t.Errorf("%d distinct characters, want %d", len(counts), len(affiliate.Alphabet))
+	}
+}
+
+func TestClickIDTimeOrder(t *testing.T) {
+	prefix := func(at time.Time) string { return newClickID(at)[:clickIDTimeLen] }
+	tests := []struct {
+		at   time.Time
+		want string
+	}{
+		{time.Unix(0, 0), "0000000"},
+		{time.Unix(0, 61e6), "000000z"},
+		{time.Unix(0, 62e6), "0000010"},
+		{time.Unix(-5, 0), "0000000"},
+		{time.UnixMilli(maxClickMilli), "zzzzzzz"},
+		{time.UnixMilli(maxClickMilli + 1), "zzzzzzz"},
+		{time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC), "zzzzzzz"},
+	}
+	for _, tt := range tests {
+		if got := prefix(tt.at); got != tt.want {
+			t.Errorf("prefix(%v) = %q, want %q", tt.at, got, tt.want)
+		}
+	}
+	// Byte order of ids is time order at millisecond resolution, over the whole range and around today.
+	rng := rand.New(rand.NewPCG(5, 6))
+	now := time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC).UnixMilli()
+	for range 20000 {
+		var a, b int64
+		if rng.IntN(2) == 0 {
+			a, b = rng.Int64N(maxClickMilli+1), rng.Int64N(maxClickMilli+1)
+		} else {
+			a, b = now+rng.Int64N(1e6), now+rng.Int64N(1e6)
+		}
+		ia, ib := newClickID(time.UnixMilli(a)), newClickID(time.UnixMilli(b))
+		if (a < b) != (ia < ib) && a != b {
+			t.Fatalf("ids %q (%d ms) and %q (%d ms) sort against their times", ia, a, ib, b)
+		}
+		if a == b && ia[:clickIDTimeLen] != ib[:clickIDTimeLen] {
+			t.Fatalf("same millisecond, prefixes %q and %q", ia, ib)
+		}
+	}
+}
+
+func TestRedirectToAllocations(t *testing.T) {
+	s := &Server{}
+	target := affiliate.Target{Code: "AAAAAAAA", URL: "https://shop.example.com/p/1?ref=abc"}
+	var id [ClickIDLen]byte
+	copy(id[:], "0123456789abcdef")
+	loc, clickID := s.redirectTo(target, &id)
+	if loc != "https://shop.example.com/p/1?ref=abc&kclid=0123456789abcdef" || clickID != "0123456789abcdef" {
+		t.Fatalf("redirectTo = %q, %q", loc, clickID)
+	}
+	if n := testing.AllocsPerRun(100, func() { s.redirectTo(target, &id) }); n != 1 {
+		t.Fatalf("redirectTo allocates %v times, want 1", n)
 	}
 }
 
@@ -161,6 +224,14 @@ func TestVisitorHash(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { a.hash(ip1, "Mozilla/5.0") }); n != 0 && !raceEnabled {
 		t.Fatalf("hash allocates %v times", n)
 	}
+}
+
+// location is redirectTo for a click id of any length.
+func (s *Server) location(t affiliate.Target, id string) string {
+	if lt := s.template(t); lt.ok {
+		return lt.prefix + id + lt.suffix
+	}
+	return affiliate.ClickURL(t.URL, id)
 }
 
 func TestLocationTemplate(t *testing.T) {
@@ -248,5 +319,96 @@ func TestHTTPError(t *testing.T) {
 		if status != tt.status || msg != tt.msg {
 			t.Errorf("httpError(%v) = %d %q, want %d %q", tt.err, status, msg, tt.status, tt.msg)
 		}
+	}
+}
+
+// batchStore is a ClickStore that keeps the size of every RecordClicks batch.
+type batchStore struct {
+	mu      sync.Mutex
+	batches []int
+	clicks  []affiliate.Click
+}
+
+func (s *batchStore) Target(string) (affiliate.Target, error) { return affiliate.Target{}, nil }
+func (s *batchStore) AddOrphans(int64) error                  { return nil }
+func (s *batchStore) VisitorSalt() []byte                     { return nil }
+func (s *batchStore) RecordClicks(c []affiliate.Click) ([]affiliate.Click, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.batches = append(s.batches, len(c))
+	s.clicks = append(s.clicks, c...)
+	return c, nil
+}
+
+func (s *batchStore) total() (int, []int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.clicks), slices.Clone(s.batches)
+}
+
+func TestClickBufferBatches(t *testing.T) {
+	st := &batchStore{}
+	m := newMetrics(prometheus.NewRegistry())
+	// A tick that never comes during the test: only a full batch or close writes.
+	b := newClickBuffer(st, 3*MaxBatch, time.Hour, m, zerolog.Nop())
+	at := time.Date(2024, 3, 10, 5, 0, 0, 0, time.UTC)
+	for i := range MaxBatch - 1 {
+		if !b.add(affiliate.Click{ID: strconv.Itoa(i), At: at.Add(time.Duration(MaxBatch-i) * time.Microsecond)}) {
+			t.Fatal("click refused")
+		}
+	}
+	time.Sleep(20 * time.Millisecond)
+	if n, _ := st.total(); n != 0 {
+		t.Fatalf("%d clicks written before the queue was full", n)
+	}
+	b.add(affiliate.Click{ID: "last", At: at})
+	deadline := time.Now().Add(5 * time.Second)
+	for n, _ := st.total(); n != MaxBatch; n, _ = st.total() {
+		if time.Now().After(deadline) {
+			t.Fatalf("a full queue was not written: %d clicks", n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	// Each batch reaches the store in time order.
+	st.mu.Lock()
+	sorted := slices.IsSortedFunc(st.clicks, func(x, y affiliate.Click) int { return x.At.Compare(y.At) })
+	st.mu.Unlock()
+	if !sorted {
+		t.Fatal("batch not in time order")
+	}
+	for range 5 {
+		b.add(affiliate.Click{At: at})
+	}
+	if err := b.close(nil); err != nil {
+		t.Fatal(err)
+	}
+	if b.add(affiliate.Click{At: at}) {
+		t.Fatal("click accepted after close")
+	}
+	n, batches := st.total()
+	if n != MaxBatch+5 || b.recorded.Load() != int64(n) || b.dropped.Load() != 1 {
+		t.Fatalf("written %d (batches %v), recorded %d, dropped %d", n, batches, b.recorded.Load(), b.dropped.Load())
+	}
+	for _, size := range batches {
+		if size > MaxBatch {
+			t.Fatalf("batch of %d", size)
+		}
+	}
+}
+
+func TestClickBufferFull(t *testing.T) {
+	st := &batchStore{}
+	b := newClickBuffer(st, 10, time.Hour, newMetrics(prometheus.NewRegistry()), zerolog.Nop())
+	accepted := 0
+	for range 25 {
+		if b.add(affiliate.Click{}) {
+			accepted++
+		}
+	}
+	if err := b.close(nil); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := st.total(); accepted != 10 || n != 10 || b.dropped.Load() != 15 {
+		t.Fatalf("accepted %d, written %d, dropped %d", accepted, n, b.dropped.Load())
 	}
 }

@@ -32,6 +32,7 @@ func main() {
 	bare := flag.Bool("bare", false, "serve the bare 302 handler instead of the track server")
 	discard := flag.Bool("discard-clicks", false, "tracked mode, but the click writer counts batches instead of storing them (isolates the handler's cost from the store's)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	memprofile := flag.String("memprofile", "", "write an allocation profile of the whole run to this file (after shutdown)")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -58,6 +59,26 @@ func main() {
 		fmt.Fprintln(os.Stderr, "redirectserver:", err)
 		os.Exit(1)
 	}
+	if *memprofile != "" {
+		if err := writeHeapProfile(*memprofile); err != nil {
+			fmt.Fprintln(os.Stderr, "redirectserver:", err)
+			os.Exit(1)
+		}
+	}
+}
+
+// writeHeapProfile writes the heap profile, whose alloc_space and alloc_objects samples cover every
+// allocation since the start.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func runBare(ctx context.Context, addr string) error {
