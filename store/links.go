@@ -205,13 +205,11 @@ func sortLinks(links []affiliate.Link) {
 // Target resolves a link code for the redirect hot path (served from an in-memory cache that product
 // edits invalidate). ErrLinkNotFound for unknown codes. Paused products still resolve.
 func (s *Store) Target(code string) (affiliate.Target, error) {
-	s.targetMu.RLock()
-	t, ok := s.targets[code]
-	gen := s.gen
-	s.targetMu.RUnlock()
-	if ok {
-		return t, nil
+	if v, ok := s.targets.Load(code); ok {
+		return *v.(*affiliate.Target), nil
 	}
+	gen := s.gen.Load()
+	var t affiliate.Target
 	if !affiliate.ValidCode(code) {
 		return affiliate.Target{}, affiliate.ErrLinkNotFound
 	}
@@ -233,8 +231,8 @@ func (s *Store) Target(code string) (affiliate.Target, error) {
 	// The read above started after gen was loaded: if no invalidation happened since, nothing committed
 	// before the read can have changed what it saw, so the entry is current.
 	s.targetMu.Lock()
-	if s.gen == gen {
-		s.targets[code] = t
+	if s.gen.Load() == gen {
+		s.targets.Store(code, &t)
 	}
 	s.targetMu.Unlock()
 	return t, nil
@@ -243,9 +241,9 @@ func (s *Store) Target(code string) (affiliate.Target, error) {
 // invalidateTargets drops cached targets after a commit that changed them.
 func (s *Store) invalidateTargets(codes []string) {
 	s.targetMu.Lock()
-	s.gen++
+	s.gen.Add(1)
 	for _, c := range codes {
-		delete(s.targets, c)
+		s.targets.Delete(c)
 	}
 	s.targetMu.Unlock()
 }

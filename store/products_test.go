@@ -393,10 +393,8 @@ func TestTargetCache(t *testing.T) {
 	if _, _, err := f.s.UpdateProduct(p.ID, 10, func(p *affiliate.Product) error { p.Status = affiliate.ProductPaused; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	f.s.targetMu.RLock()
-	_, cached := f.s.targets[l.Code]
-	_, otherCached := f.s.targets[lo.Code]
-	f.s.targetMu.RUnlock()
+	_, cached := f.s.targets.Load(l.Code)
+	_, otherCached := f.s.targets.Load(lo.Code)
 	if cached || !otherCached {
 		t.Fatalf("after pause: cached=%v (want false), other cached=%v (want true)", cached, otherCached)
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -124,11 +125,13 @@ type Store struct {
 	randMu sync.Mutex
 	rand   io.Reader
 
-	// targets caches Target lookups. gen is bumped after every commit that may make a cached entry stale,
-	// so that a lookup that read the database before that commit does not put a stale entry back.
-	targetMu sync.RWMutex
-	targets  map[string]affiliate.Target
-	gen      uint64
+	// targets caches Target lookups (code → *affiliate.Target, never changed once stored); the redirect
+	// path reads it without a lock. gen is bumped after every commit that may make a cached entry stale,
+	// so that a lookup that read the database before that commit does not put a stale entry back;
+	// targetMu orders such fills against invalidations.
+	targetMu sync.Mutex
+	targets  sync.Map
+	gen      atomic.Uint64
 
 	// clickMu guards the buffers RecordClicks reuses from batch to batch.
 	clickMu sync.Mutex
@@ -150,7 +153,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	s := &Store{db: db, now: opts.Now, rand: opts.Rand, targets: make(map[string]affiliate.Target)}
+	s := &Store{db: db, now: opts.Now, rand: opts.Rand}
 	if err := db.Update(func(tx *bolt.Tx) error { return s.migrate(tx) }); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
