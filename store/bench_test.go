@@ -75,6 +75,33 @@ func BenchmarkRecordClicks(b *testing.B) {
 	}
 }
 
+// BenchmarkRecordClicksRedirectLoad writes batches shaped like the click writer's under bench/redirect.sh
+// load: 5000 clicks per batch (100 ms at 50,000 redirects a second), 20 µs apart, on 10 links from 1000
+// visitors, ids from benchClickID. The click log grows by 5000 entries per batch, so the later batches
+// write into a log of hundreds of thousands of clicks.
+func BenchmarkRecordClicksRedirectLoad(b *testing.B) {
+	const size = 5000
+	f, links := benchLinks(b, 10)
+	rng := rand.New(rand.NewPCG(3, 4))
+	batch := make([]affiliate.Click, size)
+	at := time.Date(2024, 3, 10, 0, 0, 0, 0, time.UTC)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		for i := range batch {
+			at = at.Add(20 * time.Microsecond)
+			batch[i] = click(links[rng.IntN(len(links))], benchClickID(rng, at), at, rng.Uint64N(1000))
+		}
+		b.StartTimer()
+		if _, err := f.s.RecordClicks(batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*size)/b.Elapsed().Seconds(), "clicks/s")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*size), "ns/click")
+}
+
 func BenchmarkTarget(b *testing.B) {
 	f, links := benchLinks(b, 100)
 	for _, l := range links {
