@@ -35,7 +35,8 @@ import (
 //	links            code                         → affiliate.Link
 //	affiliate_links  affiliate id + product id    → code; one link per (affiliate, product)
 //	product_links    product id + code            → empty
-//	clicks           click id (string)            → click record (binary, see encodeClick)
+//	clicks           click id (string)            → click record (binary, see encodeClick); ids begin with
+//	                                                the click's time, so the log grows at its end
 //	visitors         code + visitor (8)           → unix ns of the visitor's last click (binary)
 //	agg_link         code + hour                  → counts (binary: clicks, unique, bots; 3×uint64)
 //	agg_affiliate    affiliate id + hour          → counts (binary)
