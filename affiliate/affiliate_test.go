@@ -248,3 +248,30 @@ func FuzzParseRupiah(f *testing.F) {
 		}
 	})
 }
+
+func TestClickIDTimePrefix(t *testing.T) {
+	tests := []struct {
+		at   time.Time
+		want string
+	}{
+		{time.Unix(0, 0), "0000000"},
+		{time.Unix(0, 61e6), "000000z"},
+		{time.Unix(0, 62e6), "0000010"},
+		{time.Unix(-1, 0), "0000000"},
+		{time.UnixMilli(MaxClickMilli + 1), "zzzzzzz"},
+	}
+	for _, tt := range tests {
+		var p [ClickIDTimeLen]byte
+		PutClickTime(p[:], tt.at)
+		if string(p[:]) != tt.want {
+			t.Errorf("prefix(%v) = %q, want %q", tt.at, p, tt.want)
+		}
+	}
+	a, b := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 1, 1, 0, 0, 0, 1e6, time.UTC)
+	var pa, pb [ClickIDTimeLen]byte
+	PutClickTime(pa[:], a)
+	PutClickTime(pb[:], b)
+	if string(pa[:]) >= string(pb[:]) {
+		t.Fatalf("prefixes %q, %q out of time order", pa, pb)
+	}
+}

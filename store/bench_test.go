@@ -37,7 +37,7 @@ func benchLinks(b *testing.B, n int) (*fixture, []affiliate.Link) {
 // benchClickID is a click id as the redirect makes them: the time prefix, then random characters.
 func benchClickID(rng *rand.Rand, at time.Time) string {
 	var id [clickIDLen]byte
-	putClickTime(id[:], at)
+	affiliate.PutClickTime(id[:], at)
 	for i := clickIDTimeLen; i < clickIDLen; i++ {
 		id[i] = affiliate.Alphabet[rng.IntN(len(affiliate.Alphabet))]
 	}

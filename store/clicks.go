@@ -16,22 +16,16 @@ const (
 	codeLen   = affiliate.LinkCodeLen
 	hourLen   = 4
 	countsLen = 24
-	// clickIDLen is the length of the ids the store makes up for clicks that come without one. They have
-	// the layout of the redirect's ids (track.ClickIDLen): clickIDTimeLen characters of the click's unix
-	// millisecond in base62 with the digits in byte order, then random characters.
-	clickIDLen     = 16
-	clickIDTimeLen = 7
-	maxClickMilli  = 3521614606207 // 62^7 - 1, the last millisecond a 7-character prefix can hold
+	// The ids the store makes up for clicks that come without one have the redirect's layout
+	// (affiliate.ClickIDLen): a time prefix, then random characters.
+	clickIDLen     = affiliate.ClickIDLen
+	clickIDTimeLen = affiliate.ClickIDTimeLen
 	// clickLogFillPercent is how full bbolt packs the pages of the click log when it splits them. Click
 	// ids begin with the click's time, so the log grows at its end and a page, once full, is only touched
 	// again by the few clicks of the same millisecond that sort before the last one written: near-full
 	// pages keep the file small and leave room for those few.
 	clickLogFillPercent = 0.95
 )
-
-// clickTimeDigits are the base62 digits of a click id's time prefix, in byte order, so that byte order
-// of ids is time order.
-const clickTimeDigits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 type (
 	linkHourKey [codeLen + hourLen]byte
@@ -112,16 +106,6 @@ func (a *arena) alloc(n int) []byte {
 
 func (a *arena) reset() { a.buf = a.buf[:0] }
 
-// putClickTime writes the time prefix of a click id for a click at t into dst[:clickIDTimeLen]. Times
-// before 1970 are written as 1970 and times past the prefix's range (2081) as its last millisecond.
-func putClickTime(dst []byte, t time.Time) {
-	ms := min(max(t.UnixMilli(), 0), maxClickMilli)
-	for i := clickIDTimeLen - 1; i >= 0; i-- {
-		dst[i] = clickTimeDigits[ms%62]
-		ms /= 62
-	}
-}
-
 // newClickID returns an id for a click at t that came without one: its time prefix and random characters.
 func (s *Store) newClickID(t time.Time) (string, error) {
 	r, err := s.randomString(clickIDLen - clickIDTimeLen)
@@ -129,7 +113,7 @@ func (s *Store) newClickID(t time.Time) (string, error) {
 		return "", err
 	}
 	id := make([]byte, clickIDTimeLen, clickIDLen)
-	putClickTime(id, t)
+	affiliate.PutClickTime(id, t)
 	return string(append(id, r...)), nil
 }
 

@@ -314,7 +314,7 @@ func TestRecordClicksMatchesModel(t *testing.T) {
 				id = fmt.Sprintf("x%06d", rng.IntN(1000)) // not time-ordered, sometimes repeated
 			default:
 				var b [clickIDLen]byte
-				putClickTime(b[:], at)
+				affiliate.PutClickTime(b[:], at)
 				for j := clickIDTimeLen; j < clickIDLen; j++ {
 					b[j] = affiliate.Alphabet[rng.IntN(len(affiliate.Alphabet))]
 				}
@@ -338,7 +338,7 @@ func TestRecordClicksMatchesModel(t *testing.T) {
 				}
 				if batch[i].ID == "" && !c.Bot {
 					var p [clickIDTimeLen]byte
-					putClickTime(p[:], c.At)
+					affiliate.PutClickTime(p[:], c.At)
 					if len(c.ID) != clickIDLen || c.ID[:clickIDTimeLen] != string(p[:]) {
 						t.Fatalf("generated id %q for a click at %v", c.ID, c.At)
 					}
@@ -374,32 +374,5 @@ func TestRecordClicksMatchesModel(t *testing.T) {
 	}
 	if st, err := f.s.Stats(); err != nil || st.Clicks != nClicks {
 		t.Fatalf("stats %+v %v, want %d clicks", st, err, nClicks)
-	}
-}
-
-func TestClickIDTimePrefix(t *testing.T) {
-	tests := []struct {
-		at   time.Time
-		want string
-	}{
-		{time.Unix(0, 0), "0000000"},
-		{time.Unix(0, 61e6), "000000z"},
-		{time.Unix(0, 62e6), "0000010"},
-		{time.Unix(-1, 0), "0000000"},
-		{time.UnixMilli(maxClickMilli + 1), "zzzzzzz"},
-	}
-	for _, tt := range tests {
-		var p [clickIDTimeLen]byte
-		putClickTime(p[:], tt.at)
-		if string(p[:]) != tt.want {
-			t.Errorf("prefix(%v) = %q, want %q", tt.at, p, tt.want)
-		}
-	}
-	a, b := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 1, 1, 0, 0, 0, 1e6, time.UTC)
-	var pa, pb [clickIDTimeLen]byte
-	putClickTime(pa[:], a)
-	putClickTime(pb[:], b)
-	if string(pa[:]) >= string(pb[:]) {
-		t.Fatalf("prefixes %q, %q out of time order", pa, pb)
 	}
 }

@@ -13,25 +13,14 @@ import (
 	"github.com/keranjang/keranjang/affiliate"
 )
 
-// ClickIDLen is the length of a click id: 16 characters of affiliate.Alphabet. The id is opaque to
-// everyone outside track, but its layout is chosen for the store: the first clickIDTimeLen characters
-// are the click's unix millisecond in base62 with the digits in byte order (clickTimeDigits), so byte
-// order of ids is time order and the store's click log, keyed by id, only grows at its end; the other
-// clickIDRandLen characters come from crypto/rand (about 53.6 bits), so an id cannot be guessed even when
-// the time of a click is known.
-const ClickIDLen = 16
+// ClickIDLen is the length of a click id; see affiliate.ClickIDLen for the layout.
+const ClickIDLen = affiliate.ClickIDLen
 
 const (
-	// clickIDTimeLen characters of base62 hold 62^7 ms, about 111 years of unix time (until 2081).
-	clickIDTimeLen = 7
+	clickIDTimeLen = affiliate.ClickIDTimeLen
 	clickIDRandLen = ClickIDLen - clickIDTimeLen
-	// maxClickMilli is the largest millisecond the time prefix can hold; later times are clamped to it.
-	maxClickMilli = 3521614606207 // 62^7 - 1
+	maxClickMilli  = affiliate.MaxClickMilli
 )
-
-// clickTimeDigits are the base62 digits of the time prefix, in byte order, so that comparing two prefixes
-// byte by byte compares the times. They are the characters of affiliate.Alphabet in another order.
-const clickTimeDigits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 // randBufSize is how many random bytes one generator reads from crypto/rand at a time. Rejection sampling
 // uses about 9.3 bytes per id, so one read serves about 110 ids.
@@ -72,20 +61,9 @@ func (g *idGen) fill(dst []byte) {
 	}
 }
 
-// putClickTime writes the time prefix of a click at t into dst[:clickIDTimeLen]. Times before 1970 are
-// written as 1970 and times past the prefix's range as its last millisecond, so the prefix is always
-// clickIDTimeLen characters.
-func putClickTime(dst []byte, t time.Time) {
-	ms := min(max(t.UnixMilli(), 0), maxClickMilli)
-	for i := clickIDTimeLen - 1; i >= 0; i-- {
-		dst[i] = clickTimeDigits[ms%62]
-		ms /= 62
-	}
-}
-
 // putClickID writes a fresh click id for a click at t into id.
 func putClickID(id *[ClickIDLen]byte, t time.Time) {
-	putClickTime(id[:clickIDTimeLen], t)
+	affiliate.PutClickTime(id[:clickIDTimeLen], t)
 	g := idPool.Get().(*idGen)
 	g.fill(id[clickIDTimeLen : clickIDTimeLen+clickIDRandLen])
 	idPool.Put(g)
