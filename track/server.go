@@ -226,10 +226,22 @@ func (s *Server) Addr() string {
 	return s.cfg.Addr
 }
 
-// Shutdown stops accepting requests, waits for the ones in flight, then writes every buffered click and
-// orphan count to the store. It returns ctx's error when either step does not finish in time.
+// Shutdown stops accepting requests, waits for the ones in flight (cutting off any still running one
+// second before ctx's deadline), then writes every buffered click and orphan count to the store. It
+// returns an error when requests had to be cut off or the clicks could not be written in time.
 func (s *Server) Shutdown(ctx context.Context) error {
-	herr := s.http.Shutdown(ctx)
+	// Requests in flight may use the budget but a reserve for writing the clicks; any still running then
+	// (a long backup download, say) are cut off.
+	hctx := ctx
+	if d, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		hctx, cancel = context.WithDeadline(ctx, d.Add(-flushReserve))
+		defer cancel()
+	}
+	herr := s.http.Shutdown(hctx)
+	if herr != nil {
+		_ = s.http.Close()
+	}
 	berr := s.buf.close(ctx.Done())
 	if herr != nil {
 		return herr
@@ -239,6 +251,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	return nil
 }
+
+// flushReserve is the part of a shutdown budget kept for writing the buffered clicks.
+const flushReserve = time.Second
 
 // Recorded returns how many clicks and bot visits the store has accepted since New.
 func (s *Server) Recorded() int64 { return s.buf.recorded.Load() }

@@ -689,3 +689,50 @@ func TestBufferFullDrops(t *testing.T) {
 }
 
 func writeFile(path string, b []byte) error { return os.WriteFile(path, b, 0o600) }
+
+// TestShutdownCutsOffSlowRequests: a request that outlives the shutdown budget (a stuck webhook call, a
+// long backup download) is cut off early enough that the buffered clicks are still written.
+func TestShutdownCutsOffSlowRequests(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	entered := make(chan struct{})
+	f := newFixture(t, func(c *Config) {
+		c.FlushInterval = 100 * time.Millisecond
+		c.Webhook = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			close(entered)
+			select {
+			case <-release:
+			case <-time.After(time.Minute):
+			}
+		})
+	})
+	const clicks = 20
+	for i := 0; i < clicks; i++ {
+		resp, _ := f.do(t, req{path: "/r/" + f.linkAX.Code, ua: browserUA})
+		if resp.StatusCode != http.StatusFound {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+	}
+	go func() {
+		resp, err := http.Post(f.base+"/telegram/webhook", "application/json", strings.NewReader("{}"))
+		if err == nil {
+			resp.Body.Close()
+		}
+	}()
+	<-entered
+	f.stopped = true
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	err := f.srv.Shutdown(ctx)
+	if err == nil {
+		t.Fatal("shutdown with a stuck request should report that it cut it off")
+	}
+	select {
+	case <-f.srv.buf.done:
+	default:
+		t.Fatal("Shutdown returned while the click writer was still running: the stuck request used the whole budget")
+	}
+	if c := f.counts(t, f.linkAX.Code); c.Clicks != clicks {
+		t.Fatalf("clicks written %d, want %d (the stuck request must not eat the flush)", c.Clicks, clicks)
+	}
+}
