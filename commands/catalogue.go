@@ -2,7 +2,6 @@ package commands
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -443,9 +442,4 @@ func (h *Handler) apiKey(ctx context.Context, c *Call) error {
 		key, h.cfg.PublicURL, h.cfg.Now().In(c.Location()).AddDate(0, 0, -6).Format(time.DateOnly),
 		h.cfg.Now().In(c.Location()).Format(time.DateOnly))
 	return c.ReplyKey(ctx, "apikey", c.User.ID, bot.Code(key), "<pre>"+bot.Escape(example)+"</pre>")
-}
-
-// errorsIsNotFound reports a not-found domain error.
-func errorsIsNotFound(err error) bool {
-	return affiliate.ErrorCode(err) == affiliate.ENotFound || errors.Is(err, affiliate.ErrProductNotFound)
 }

@@ -267,12 +267,20 @@ func (h *Handler) addProductButton(ctx context.Context, c *Call, arg string) err
 
 // myProducts lists the seller's products with clicks and affiliates, and buttons to edit, pause, resume.
 func (h *Handler) myProducts(ctx context.Context, c *Call) error {
-	list, err := h.store.SellerProducts(c.User.ID)
+	m, err := h.myProductsMessage(c)
 	if err != nil {
 		return err
 	}
+	return c.Reply(ctx, m.Text, m.Keyboard)
+}
+
+func (h *Handler) myProductsMessage(c *Call) (bot.Message, error) {
+	list, err := h.store.SellerProducts(c.User.ID)
+	if err != nil {
+		return bot.Message{}, err
+	}
 	if len(list) == 0 {
-		return c.ReplyKey(ctx, "myproducts_none")
+		return bot.Message{Text: c.T("myproducts_none")}, nil
 	}
 	var b strings.Builder
 	var kb bot.Keyboard
@@ -285,13 +293,13 @@ func (h *Handler) myProducts(ctx context.Context, c *Call) error {
 		}
 		links, err := h.store.ProductLinks(p.ID)
 		if err != nil {
-			return err
+			return bot.Message{}, err
 		}
 		var clicks affiliate.Counts
 		for _, l := range links {
 			n, err := h.store.LinkCounts(l.Code, time.Time{}, time.Time{})
 			if err != nil {
-				return err
+				return bot.Message{}, err
 			}
 			clicks.Add(n)
 		}
@@ -305,7 +313,7 @@ func (h *Handler) myProducts(ctx context.Context, c *Call) error {
 			i18n.Rate(c.Lang, p.Rate), clicks.Clicks, clicks.UniqueClicks, len(links), bot.Code(h.deepLink(p.ID))))
 		kb = append(kb, []bot.Button{bot.Data(c.T("edit_button", p.ID), fmt.Sprintf("ed:%d", p.ID)), toggle})
 	}
-	return c.Reply(ctx, b.String(), kb)
+	return bot.Message{Text: b.String(), Keyboard: kb}, nil
 }
 
 // pauseButton pauses or resumes a product: "pp:<id>:pause|resume".
@@ -332,35 +340,15 @@ func (h *Handler) pauseButton(ctx context.Context, c *Call, arg string) error {
 		key = "resumed_done"
 	}
 	_ = h.send.AnswerCallback(ctx, c.Request, c.T(key, bot.Truncate(p.Name, 60)), false)
-	if c.MessageID != 0 {
-		// Redraw the list in place so the button shows the new state.
-		c2 := *c
-		return h.redrawMyProducts(ctx, &c2)
+	if c.MessageID == 0 {
+		return nil
 	}
-	return nil
-}
-
-func (h *Handler) redrawMyProducts(ctx context.Context, c *Call) error {
-	orig := h.send
-	rec := &editInPlace{Sender: orig, chatID: c.Chat.ID, messageID: c.MessageID}
-	h2 := *h
-	h2.send = rec
-	c.h = &h2
-	return h2.myProducts(ctx, c)
-}
-
-// editInPlace turns the next Send to the chat into an edit of the message the button was on.
-type editInPlace struct {
-	Sender
-	chatID    int64
-	messageID int
-}
-
-func (e *editInPlace) Send(ctx context.Context, chatID int64, m bot.Message) (int, error) {
-	if chatID == e.chatID {
-		return e.messageID, e.Sender.Edit(ctx, chatID, e.messageID, m)
+	// Redraw the list in place so the button shows the new state.
+	m, err := h.myProductsMessage(c)
+	if err != nil {
+		return err
 	}
-	return e.Sender.Send(ctx, chatID, m)
+	return h.send.Edit(ctx, c.Chat.ID, c.MessageID, m)
 }
 
 // editFields are the editable fields with their Indonesian aliases.
