@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -18,15 +19,25 @@ import (
 
 // demo runs the whole system in one process against the built-in fake Bot API with a temporary database
 // and scripted people, and prints the conversation as a transcript.
+//
+// With --serve it then keeps serving until SIGINT/SIGTERM, for load tests of the real binary
+// (bench/redirect.sh): it prints "ready code=<a basket-link code> addr=<host:port>", and after the ordered
+// shutdown "final recorded=<clicks and bot visits written since ready> dropped=<clicks dropped>".
 func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	verbose := len(args) > 0 && (args[0] == "-v" || args[0] == "--verbose")
+	fs := flag.NewFlagSet("keranjang demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	verbose := fs.Bool("v", false, "also print the logs")
+	serve := fs.Bool("serve", false, "keep serving after the script until SIGINT/SIGTERM (for load tests)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
 	dir, err := os.MkdirTemp("", "keranjang-demo-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
 	log := zerolog.Nop()
-	if verbose {
+	if *verbose {
 		log = zerolog.New(zerolog.ConsoleWriter{Out: stderr, TimeFormat: time.TimeOnly}).Level(zerolog.InfoLevel).With().Timestamp().Logger()
 	}
 	const adminID = 1001
@@ -40,13 +51,32 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer sb.close()
 	d := &demoScript{sb: sb, out: stdout, names: map[int64]string{}}
 	sb.fake.OnCall(d.record)
-	return d.run(ctx, adminID)
+	if err := d.run(ctx, adminID); err != nil || !*serve {
+		return err
+	}
+	return d.hold(ctx)
+}
+
+// hold keeps the demo system serving until ctx ends, then shuts it down in order and reports how many
+// clicks were written and dropped while it served.
+func (d *demoScript) hold(ctx context.Context) error {
+	settle(d.sb.fake, 250*time.Millisecond, 5*time.Second)
+	before := d.sb.app.http.Recorded()
+	fmt.Fprintf(d.out, "ready code=%s addr=%s\n", d.codes["Wati"], d.sb.app.HTTPAddr())
+	<-ctx.Done()
+	srv := d.sb.app.http
+	if err := d.sb.stopApp(); err != nil {
+		return err
+	}
+	fmt.Fprintf(d.out, "final recorded=%d dropped=%d\n", srv.Recorded()-before, srv.Dropped())
+	return nil
 }
 
 type demoScript struct {
 	sb    *sandbox
 	out   io.Writer
 	names map[int64]string
+	codes map[string]string // basket-link code by affiliate name
 
 	mu      sync.Mutex
 	pending []tgfake.Call
@@ -224,6 +254,7 @@ func (d *demoScript) run(ctx context.Context, adminID int64) error {
 	d.say(aff2, "/start p_1")
 
 	links := map[string]string{}
+	d.codes = links
 	for _, u := range []tgfake.User{aff1, aff2} {
 		for _, m := range d.sb.fake.Sent(u.ID) {
 			if i := strings.Index(m.PlainText, "/r/"); i >= 0 {
