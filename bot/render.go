@@ -19,15 +19,8 @@ var htmlEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"
 // Telegram knows are used.
 func Escape(s string) string { return htmlEscaper.Replace(s) }
 
-// Bold, Italic and Code wrap escaped text in a tag.
-func Bold(s string) string   { return "<b>" + Escape(s) + "</b>" }
-func Italic(s string) string { return "<i>" + Escape(s) + "</i>" }
-func Code(s string) string   { return "<code>" + Escape(s) + "</code>" }
-
-// Link is an HTML anchor; both parts are escaped.
-func Link(href, text string) string {
-	return `<a href="` + Escape(href) + `">` + Escape(text) + "</a>"
-}
+// Code wraps escaped text in a code tag (tap to copy in Telegram).
+func Code(s string) string { return "<code>" + Escape(s) + "</code>" }
 
 // Button is one inline-keyboard button with exactly one action: callback data or a URL. It is our own
 // type because the library's button always carries an empty copy_text as a second action.
@@ -39,9 +32,6 @@ type Button struct {
 
 // Data is a callback button.
 func Data(text, data string) Button { return Button{Text: text, CallbackData: data} }
-
-// URLButton is a link button.
-func URLButton(text, url string) Button { return Button{Text: text, URL: url} }
 
 // Keyboard is an inline keyboard: rows of buttons.
 type Keyboard [][]Button

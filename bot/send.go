@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"time"
 
 	tgbot "github.com/go-telegram/bot"
@@ -126,42 +124,6 @@ func inputFile(u Upload) tgmodels.InputFile {
 		name = "file"
 	}
 	return &tgmodels.InputFileUpload{Filename: name, Data: bytes.NewReader(u.Data)}
-}
-
-// ErrFileTooLarge is returned by Download for files over the caller's limit.
-var ErrFileTooLarge = errors.New("file too large")
-
-// Download fetches a file a user sent, refusing more than maxBytes.
-func (b *Bot) Download(ctx context.Context, fileID string, maxBytes int64) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	f, err := b.client.GetFile(ctx, &tgbot.GetFileParams{FileID: fileID})
-	if err != nil {
-		return nil, fmt.Errorf("get file: %w", redact(err, b.cfg.Token))
-	}
-	if f.FileSize > maxBytes {
-		return nil, ErrFileTooLarge
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.client.FileDownloadLink(f), nil)
-	if err != nil {
-		return nil, fmt.Errorf("download file: %w", redact(err, b.cfg.Token))
-	}
-	resp, err := b.http.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("download file: %w", redact(err, b.cfg.Token))
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("download file: HTTP %d", resp.StatusCode)
-	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("download file: %w", err)
-	}
-	if int64(len(data)) > maxBytes {
-		return nil, ErrFileTooLarge
-	}
-	return data, nil
 }
 
 // Command is one entry of the command menu.

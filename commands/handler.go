@@ -328,6 +328,3 @@ func (h *Handler) notify(ctx context.Context, chatID int64, m bot.Message) {
 		zerolog.Ctx(ctx).Warn().Err(err).Int64("to_chat_id", chatID).Msg("notify")
 	}
 }
-
-// argFields splits a command's arguments on white space.
-func argFields(s string) []string { return strings.Fields(s) }

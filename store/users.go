@@ -1,7 +1,6 @@
 package store
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 
@@ -165,5 +164,3 @@ func writeUser(tx *bolt.Tx, u affiliate.User) error {
 	}
 	return nil
 }
-
-func userIDFromKey(k []byte) int64 { return int64(binary.BigEndian.Uint64(k)) }

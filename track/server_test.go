@@ -137,7 +137,6 @@ type req struct {
 	method string
 	path   string
 	ua     string
-	remote string // not settable over TCP; used only through headers
 	header map[string]string
 	body   io.Reader
 }
