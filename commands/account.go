@@ -19,7 +19,7 @@ import (
 // user id), also when /start comes from a group: a group's id is never stored as someone's chat.
 func (h *Handler) start(ctx context.Context, c *Call) error {
 	f := c.From
-	u, created, err := h.store.RegisterUser(affiliate.User{
+	u, created, err := h.store.RegisterUser(ctx, affiliate.User{
 		ID: f.ID, ChatID: f.ID, FirstName: bot.Truncate(f.FirstName, 64), LastName: bot.Truncate(f.LastName, 64),
 		Username: bot.Truncate(f.Username, 64), Lang: affiliate.LangFromCode(f.LanguageCode),
 		TimeZone: h.cfg.DefaultZone.String(), DigestMinute: affiliate.DefaultDigestMinute, AlertsOn: true,
@@ -33,7 +33,7 @@ func (h *Handler) start(ctx context.Context, c *Call) error {
 		zerolog.Ctx(ctx).Info().Msg("user registered")
 	}
 	if !u.Reachable {
-		if u, err = h.store.UpdateUser(u.ID, func(u *affiliate.User) error { u.Reachable = true; return nil }); err != nil {
+		if u, err = h.store.UpdateUser(ctx, u.ID, func(u *affiliate.User) error { u.Reachable = true; return nil }); err != nil {
 			return fmt.Errorf("mark reachable: %w", err)
 		}
 		c.User = u
@@ -114,7 +114,7 @@ func (h *Handler) langButton(ctx context.Context, c *Call, arg string) error {
 }
 
 func (h *Handler) setLang(ctx context.Context, c *Call, l affiliate.Lang, fromButton bool) error {
-	u, err := h.store.UpdateUser(c.User.ID, func(u *affiliate.User) error { u.Lang = l; return nil })
+	u, err := h.store.UpdateUser(ctx, c.User.ID, func(u *affiliate.User) error { u.Lang = l; return nil })
 	if err != nil {
 		return err
 	}
@@ -154,7 +154,7 @@ func (h *Handler) timezoneButton(ctx context.Context, c *Call, arg string) error
 }
 
 func (h *Handler) setZone(ctx context.Context, c *Call, zone string, fromButton bool) error {
-	u, err := h.store.UpdateUser(c.User.ID, func(u *affiliate.User) error { u.TimeZone = zone; return nil })
+	u, err := h.store.UpdateUser(ctx, c.User.ID, func(u *affiliate.User) error { u.TimeZone = zone; return nil })
 	if err != nil {
 		return err
 	}
@@ -218,7 +218,7 @@ func (h *Handler) refreshSettings(ctx context.Context, c *Call) error {
 
 func (h *Handler) alertsButton(ctx context.Context, c *Call, arg string) error {
 	on := arg == "on"
-	u, err := h.store.UpdateUser(c.User.ID, func(u *affiliate.User) error { u.AlertsOn = on; return nil })
+	u, err := h.store.UpdateUser(ctx, c.User.ID, func(u *affiliate.User) error { u.AlertsOn = on; return nil })
 	if err != nil {
 		return err
 	}
@@ -233,14 +233,14 @@ func (h *Handler) alertsButton(ctx context.Context, c *Call, arg string) error {
 
 // cancel ends any multi-step flow.
 func (h *Handler) cancel(ctx context.Context, c *Call) error {
-	_, ok, err := h.store.GetFlow(c.User.ID)
+	_, ok, err := h.store.GetFlow(ctx, c.User.ID)
 	if err != nil {
 		return err
 	}
 	if !ok {
 		return c.ReplyKey(ctx, "cancel_nothing")
 	}
-	if err := h.store.DeleteFlow(c.User.ID); err != nil {
+	if err := h.store.DeleteFlow(ctx, c.User.ID); err != nil {
 		return err
 	}
 	return c.ReplyKey(ctx, "cancel_done")
@@ -259,17 +259,17 @@ type myData struct {
 // mydata sends the caller's own data as a JSON document.
 func (h *Handler) mydata(ctx context.Context, c *Call) error {
 	d := myData{User: c.User, Roles: roleNames(c.Roles), Links: []affiliate.Link{}}
-	if app, err := h.store.GetApplication(c.User.ID); err == nil {
+	if app, err := h.store.GetApplication(ctx, c.User.ID); err == nil {
 		d.Application = &app
 	} else if !errors.Is(err, affiliate.ErrAppNotFound) {
 		return err
 	}
-	if f, ok, err := h.store.GetFlow(c.User.ID); err != nil {
+	if f, ok, err := h.store.GetFlow(ctx, c.User.ID); err != nil {
 		return err
 	} else if ok {
 		d.Flow = &f
 	}
-	links, err := h.store.AffiliateLinks(c.User.ID)
+	links, err := h.store.AffiliateLinks(ctx, c.User.ID)
 	if err != nil {
 		return err
 	}
@@ -277,7 +277,7 @@ func (h *Handler) mydata(ctx context.Context, c *Call) error {
 		d.Links = links
 	}
 	if c.Roles.Has(seller) {
-		if d.Products, err = h.store.SellerProducts(c.User.ID); err != nil {
+		if d.Products, err = h.store.SellerProducts(ctx, c.User.ID); err != nil {
 			return err
 		}
 	}
@@ -314,7 +314,7 @@ func (h *Handler) deleteButton(ctx context.Context, c *Call, arg string) error {
 		_ = h.send.AnswerCallback(ctx, c.Request, c.T("deleteme_kept"), false)
 		return h.send.Edit(ctx, c.Chat.ID, c.MessageID, bot.Message{Text: c.T("deleteme_kept")})
 	}
-	if err := h.store.DeleteUserData(c.User.ID); err != nil {
+	if err := h.store.DeleteUserData(ctx, c.User.ID); err != nil {
 		return err
 	}
 	zerolog.Ctx(ctx).Info().Msg("user data erased")

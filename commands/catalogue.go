@@ -16,22 +16,22 @@ import (
 
 // CatalogueStore is the storage the product, link and report commands need.
 type CatalogueStore interface {
-	CreateProduct(p affiliate.Product) (affiliate.Product, error)
-	GetProduct(id uint64) (affiliate.Product, error)
-	UpdateProduct(id uint64, sellerID int64, fn func(*affiliate.Product) error) (affiliate.Product, []affiliate.Link, error)
-	SearchProducts(words []string, offset, limit int) ([]affiliate.Product, int, error)
-	SellerProducts(sellerID int64) ([]affiliate.Product, error)
-	JoinProduct(affiliateID int64, productID uint64) (affiliate.Link, bool, error)
-	GetLink(code string) (affiliate.Link, error)
-	AffiliateLinks(affiliateID int64) ([]affiliate.Link, error)
-	ProductLinks(productID uint64) ([]affiliate.Link, error)
-	UpdateLink(code string, fn func(*affiliate.Link) error) (affiliate.Link, error)
-	ForEachLink(fn func(affiliate.Link) bool) error
-	LinkCounts(code string, from, to time.Time) (affiliate.Counts, error)
-	AffiliateReport(sellerID int64, productID uint64, from, to time.Time) ([]affiliate.ReportRow, error)
-	APIKey(sellerID int64) (string, error)
-	RotateAPIKey(sellerID int64) (string, error)
-	AddFeedback(f affiliate.Feedback) (affiliate.Feedback, error)
+	CreateProduct(ctx context.Context, p affiliate.Product) (affiliate.Product, error)
+	GetProduct(ctx context.Context, id uint64) (affiliate.Product, error)
+	UpdateProduct(ctx context.Context, id uint64, sellerID int64, fn func(*affiliate.Product) error) (affiliate.Product, []affiliate.Link, error)
+	SearchProducts(ctx context.Context, words []string, offset, limit int) ([]affiliate.Product, int, error)
+	SellerProducts(ctx context.Context, sellerID int64) ([]affiliate.Product, error)
+	JoinProduct(ctx context.Context, affiliateID int64, productID uint64) (affiliate.Link, bool, error)
+	GetLink(ctx context.Context, code string) (affiliate.Link, error)
+	AffiliateLinks(ctx context.Context, affiliateID int64) ([]affiliate.Link, error)
+	ProductLinks(ctx context.Context, productID uint64) ([]affiliate.Link, error)
+	UpdateLink(ctx context.Context, code string, fn func(*affiliate.Link) error) (affiliate.Link, error)
+	ForEachLink(ctx context.Context, fn func(affiliate.Link) bool) error
+	LinkCounts(ctx context.Context, code string, from, to time.Time) (affiliate.Counts, error)
+	AffiliateReport(ctx context.Context, sellerID int64, productID uint64, from, to time.Time) ([]affiliate.ReportRow, error)
+	APIKey(ctx context.Context, sellerID int64) (string, error)
+	RotateAPIKey(ctx context.Context, sellerID int64) (string, error)
+	AddFeedback(ctx context.Context, f affiliate.Feedback) (affiliate.Feedback, error)
 }
 
 // pageSize is how many products /products shows at once.
@@ -92,7 +92,7 @@ func parseProductID(s string) (uint64, bool) {
 
 // products lists active products, best commission first, a page at a time.
 func (h *Handler) products(ctx context.Context, c *Call) error {
-	m, err := h.productPage(c, searchQuery(c.Args), 0)
+	m, err := h.productPage(ctx, c, searchQuery(c.Args), 0)
 	if err != nil {
 		return err
 	}
@@ -116,8 +116,8 @@ func searchQuery(s string) string {
 // maxQueryBytes leaves room for "pg:<offset>:" within Telegram's 64-byte callback data.
 const maxQueryBytes = 48
 
-func (h *Handler) productPage(c *Call, query string, offset int) (bot.Message, error) {
-	list, total, err := h.store.SearchProducts(strings.Fields(query), offset, pageSize)
+func (h *Handler) productPage(ctx context.Context, c *Call, query string, offset int) (bot.Message, error) {
+	list, total, err := h.store.SearchProducts(ctx, strings.Fields(query), offset, pageSize)
 	if err != nil {
 		return bot.Message{}, err
 	}
@@ -129,7 +129,7 @@ func (h *Handler) productPage(c *Call, query string, offset int) (bot.Message, e
 	}
 	if offset >= total {
 		offset = (total - 1) / pageSize * pageSize
-		if list, total, err = h.store.SearchProducts(strings.Fields(query), offset, pageSize); err != nil {
+		if list, total, err = h.store.SearchProducts(ctx, strings.Fields(query), offset, pageSize); err != nil {
 			return bot.Message{}, err
 		}
 	}
@@ -138,7 +138,7 @@ func (h *Handler) productPage(c *Call, query string, offset int) (bot.Message, e
 	b.WriteString(c.T("products_head", page, pages, total))
 	var kb bot.Keyboard
 	for _, p := range list {
-		b.WriteString("\n\n" + h.productCard(c, p))
+		b.WriteString("\n\n" + h.productCard(ctx, c, p))
 		kb = append(kb, []bot.Button{bot.Data(c.T("join_button", bot.Truncate(p.Name, 30)), "join:"+strconv.FormatUint(p.ID, 10))})
 	}
 	var nav []bot.Button
@@ -155,9 +155,9 @@ func (h *Handler) productPage(c *Call, query string, offset int) (bot.Message, e
 }
 
 // productCard is a product as affiliates see it: name, price, rate, commission per sale, shop.
-func (h *Handler) productCard(c *Call, p affiliate.Product) string {
+func (h *Handler) productCard(ctx context.Context, c *Call, p affiliate.Product) string {
 	shop := ""
-	if s, err := h.store.GetUser(p.SellerID); err == nil {
+	if s, err := h.store.GetUser(ctx, p.SellerID); err == nil {
 		shop = s.ShopName
 	}
 	photo := ""
@@ -175,7 +175,7 @@ func (h *Handler) pageButton(ctx context.Context, c *Call, arg string) error {
 	if err != nil || offset < 0 || offset%pageSize != 0 {
 		return h.send.AnswerCallback(ctx, c.Request, c.T("button_stale"), false)
 	}
-	m, err := h.productPage(c, searchQuery(query), offset)
+	m, err := h.productPage(ctx, c, searchQuery(query), offset)
 	if err != nil {
 		return err
 	}
@@ -206,20 +206,20 @@ func (h *Handler) joinByText(ctx context.Context, c *Call, arg string) error {
 	if !ok {
 		return c.ReplyKey(ctx, "join_usage")
 	}
-	p, err := h.store.GetProduct(id)
+	p, err := h.store.GetProduct(ctx, id)
 	if err != nil {
 		return err
 	}
 	if p.SellerID == c.User.ID {
 		return c.ReplyKey(ctx, "join_own")
 	}
-	link, created, err := h.store.JoinProduct(c.User.ID, id)
+	link, created, err := h.store.JoinProduct(ctx, c.User.ID, id)
 	if err != nil {
 		return err
 	}
 	if created {
 		zerolog.Ctx(ctx).Info().Str("link_code", link.Code).Uint64("product_id", id).Msg("affiliate joined")
-		if s, err := h.store.GetUser(p.SellerID); err == nil {
+		if s, err := h.store.GetUser(ctx, p.SellerID); err == nil {
 			h.notify(ctx, s.ChatID, bot.Message{Text: i18n.T(s.Lang, "seller_new_affiliate",
 				bot.Escape(c.User.DisplayName()), p.ID, bot.Escape(p.Name))})
 		}
@@ -250,7 +250,7 @@ func (h *Handler) deepLink(productID uint64) string {
 
 // links lists the caller's basket links with clicks today and in total.
 func (h *Handler) links(ctx context.Context, c *Call) error {
-	links, err := h.store.AffiliateLinks(c.User.ID)
+	links, err := h.store.AffiliateLinks(ctx, c.User.ID)
 	if err != nil {
 		return err
 	}
@@ -268,14 +268,14 @@ func (h *Handler) links(ctx context.Context, c *Call) error {
 			break
 		}
 		name := fmt.Sprintf("#%d", l.ProductID)
-		if p, err := h.store.GetProduct(l.ProductID); err == nil {
+		if p, err := h.store.GetProduct(ctx, l.ProductID); err == nil {
 			name = p.Name
 		}
-		today, err := h.store.LinkCounts(l.Code, from, to)
+		today, err := h.store.LinkCounts(ctx, l.Code, from, to)
 		if err != nil {
 			return err
 		}
-		total, err := h.store.LinkCounts(l.Code, time.Time{}, time.Time{})
+		total, err := h.store.LinkCounts(ctx, l.Code, time.Time{}, time.Time{})
 		if err != nil {
 			return err
 		}
@@ -317,7 +317,7 @@ func (h *Handler) qr(ctx context.Context, c *Call) error {
 	if !affiliate.ValidCode(code) {
 		return affiliate.ErrLinkNotFound
 	}
-	l, err := h.store.GetLink(code)
+	l, err := h.store.GetLink(ctx, code)
 	if err != nil {
 		return err
 	}
@@ -341,26 +341,26 @@ func (h *Handler) feedback(ctx context.Context, c *Call) error {
 	if !ok || text == "" {
 		return c.ReplyKey(ctx, "feedback_usage")
 	}
-	p, err := h.store.GetProduct(id)
+	p, err := h.store.GetProduct(ctx, id)
 	if err != nil {
 		return err
 	}
-	if !h.joined(c.User.ID, id) {
+	if !h.joined(ctx, c.User.ID, id) {
 		return c.ReplyKey(ctx, "feedback_not_joined", id)
 	}
-	f, err := h.store.AddFeedback(affiliate.Feedback{ProductID: id, SellerID: p.SellerID, AffiliateID: c.User.ID, Text: text})
+	f, err := h.store.AddFeedback(ctx, affiliate.Feedback{ProductID: id, SellerID: p.SellerID, AffiliateID: c.User.ID, Text: text})
 	if err != nil {
 		return err
 	}
-	if s, err := h.store.GetUser(p.SellerID); err == nil {
+	if s, err := h.store.GetUser(ctx, p.SellerID); err == nil {
 		h.notify(ctx, s.ChatID, bot.Message{Text: i18n.T(s.Lang, "feedback_to_seller",
 			bot.Escape(c.User.DisplayName()), p.ID, bot.Escape(p.Name), bot.Escape(f.Text))})
 	}
 	return c.ReplyKey(ctx, "feedback_sent", bot.Escape(p.Name))
 }
 
-func (h *Handler) joined(affiliateID int64, productID uint64) bool {
-	links, err := h.store.AffiliateLinks(affiliateID)
+func (h *Handler) joined(ctx context.Context, affiliateID int64, productID uint64) bool {
+	links, err := h.store.AffiliateLinks(ctx, affiliateID)
 	if err != nil {
 		return false
 	}
@@ -389,7 +389,7 @@ func (h *Handler) affiliates(ctx context.Context, c *Call) error {
 	}
 	_, to := dayRange(h.cfg.Now(), c.Location())
 	from := to.In(c.Location()).AddDate(0, 0, -reportDays).UTC()
-	rows, err := h.store.AffiliateReport(c.User.ID, productID, from, to)
+	rows, err := h.store.AffiliateReport(ctx, c.User.ID, productID, from, to)
 	if err != nil {
 		return err
 	}
@@ -426,9 +426,9 @@ func (h *Handler) apiKey(ctx context.Context, c *Call) error {
 	var err error
 	switch strings.ToLower(strings.TrimSpace(c.Args)) {
 	case "":
-		key, err = h.store.APIKey(c.User.ID)
+		key, err = h.store.APIKey(ctx, c.User.ID)
 	case "rotate":
-		key, err = h.store.RotateAPIKey(c.User.ID)
+		key, err = h.store.RotateAPIKey(ctx, c.User.ID)
 		if err == nil {
 			zerolog.Ctx(ctx).Info().Msg("api key rotated")
 		}

@@ -19,17 +19,17 @@ import (
 
 // Store is what the commands need from storage; *store.Store implements it.
 type Store interface {
-	RegisterUser(u affiliate.User) (affiliate.User, bool, error)
-	GetUser(id int64) (affiliate.User, error)
-	UpdateUser(id int64, fn func(*affiliate.User) error) (affiliate.User, error)
-	DeleteUserData(id int64) error
-	ApplySeller(userID int64, shopName string) (affiliate.Application, error)
-	DecideApplication(userID int64, approve bool, adminID int64) (affiliate.Application, affiliate.User, error)
-	GetApplication(userID int64) (affiliate.Application, error)
-	PendingApplications() ([]affiliate.Application, error)
-	GetFlow(userID int64) (affiliate.Flow, bool, error)
-	SaveFlow(f affiliate.Flow) error
-	DeleteFlow(userID int64) error
+	RegisterUser(ctx context.Context, u affiliate.User) (affiliate.User, bool, error)
+	GetUser(ctx context.Context, id int64) (affiliate.User, error)
+	UpdateUser(ctx context.Context, id int64, fn func(*affiliate.User) error) (affiliate.User, error)
+	DeleteUserData(ctx context.Context, id int64) error
+	ApplySeller(ctx context.Context, userID int64, shopName string) (affiliate.Application, error)
+	DecideApplication(ctx context.Context, userID int64, approve bool, adminID int64) (affiliate.Application, affiliate.User, error)
+	GetApplication(ctx context.Context, userID int64) (affiliate.Application, error)
+	PendingApplications(ctx context.Context) ([]affiliate.Application, error)
+	GetFlow(ctx context.Context, userID int64) (affiliate.Flow, bool, error)
+	SaveFlow(ctx context.Context, f affiliate.Flow) error
+	DeleteFlow(ctx context.Context, userID int64) error
 	CatalogueStore
 }
 
@@ -160,7 +160,7 @@ func (h *Handler) memberStatus(ctx context.Context, r *bot.Request) {
 	if !r.Chat.Private() {
 		return
 	}
-	_, err := h.store.UpdateUser(r.From.ID, func(u *affiliate.User) error {
+	_, err := h.store.UpdateUser(ctx, r.From.ID, func(u *affiliate.User) error {
 		u.Reachable = !r.Blocked
 		return nil
 	})
@@ -197,7 +197,7 @@ func (h *Handler) message(ctx context.Context, r *bot.Request) {
 	if !ok {
 		return
 	}
-	f, ok, err := h.store.GetFlow(c.User.ID)
+	f, ok, err := h.store.GetFlow(ctx, c.User.ID)
 	if err != nil {
 		h.fail(ctx, c, err)
 		return
@@ -209,7 +209,7 @@ func (h *Handler) message(ctx context.Context, r *bot.Request) {
 			}
 			return
 		}
-		_ = h.store.DeleteFlow(c.User.ID) // a flow this version no longer knows
+		_ = h.store.DeleteFlow(ctx, c.User.ID) // a flow this version no longer knows
 	}
 	if r.Document != nil {
 		if err := h.document(ctx, c); err != nil {
@@ -230,7 +230,7 @@ func (h *Handler) run(ctx context.Context, r *bot.Request, rt *route) {
 
 // load finds the caller; one who never sent /start is asked to.
 func (h *Handler) load(ctx context.Context, r *bot.Request) (*Call, bool) {
-	u, err := h.store.GetUser(r.From.ID)
+	u, err := h.store.GetUser(ctx, r.From.ID)
 	if err != nil {
 		lang := affiliate.LangFromCode(r.From.LanguageCode)
 		if errors.Is(err, affiliate.ErrUserNotFound) {

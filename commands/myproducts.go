@@ -35,7 +35,7 @@ func (h *Handler) addProduct(ctx context.Context, c *Call) error {
 	args := strings.TrimSpace(c.Args)
 	if args == "" {
 		f := affiliate.Flow{UserID: c.User.ID, Name: flowAddProduct, Step: stepName, Data: map[string]string{}}
-		if err := h.store.SaveFlow(f); err != nil {
+		if err := h.store.SaveFlow(ctx, f); err != nil {
 			return err
 		}
 		return c.ReplyKey(ctx, "ap_ask_name")
@@ -91,7 +91,7 @@ func parseRate(s string) (affiliate.BasisPoints, error) {
 
 func (h *Handler) createProduct(ctx context.Context, c *Call, p affiliate.Product) error {
 	p.SellerID = c.User.ID
-	p, err := h.store.CreateProduct(p)
+	p, err := h.store.CreateProduct(ctx, p)
 	if err != nil {
 		return err
 	}
@@ -141,7 +141,7 @@ func (h *Handler) addProductStep(ctx context.Context, c *Call, f affiliate.Flow)
 	case stepConfirm:
 		return h.askConfirm(ctx, c, f)
 	default:
-		_ = h.store.DeleteFlow(c.User.ID)
+		_ = h.store.DeleteFlow(ctx, c.User.ID)
 		return c.ReplyKey(ctx, "cancel_done")
 	}
 	if err != nil {
@@ -151,7 +151,7 @@ func (h *Handler) addProductStep(ctx context.Context, c *Call, f affiliate.Flow)
 		return c.Reply(ctx, i18n.Reason(c.Lang, err)+"\n\n"+h.askText(c, f.Step))
 	}
 	f.Step = next
-	if err := h.store.SaveFlow(f); err != nil {
+	if err := h.store.SaveFlow(ctx, f); err != nil {
 		return err
 	}
 	switch next {
@@ -206,7 +206,7 @@ func flowProduct(f affiliate.Flow) (affiliate.Product, bool) {
 func (h *Handler) askConfirm(ctx context.Context, c *Call, f affiliate.Flow) error {
 	p, ok := flowProduct(f)
 	if !ok {
-		_ = h.store.DeleteFlow(c.User.ID)
+		_ = h.store.DeleteFlow(ctx, c.User.ID)
 		return c.ReplyKey(ctx, "cancel_done")
 	}
 	photo := c.T("no")
@@ -220,7 +220,7 @@ func (h *Handler) askConfirm(ctx context.Context, c *Call, f affiliate.Flow) err
 
 // addProductButton handles Skip photo, Save and Cancel of the guided flow.
 func (h *Handler) addProductButton(ctx context.Context, c *Call, arg string) error {
-	f, ok, err := h.store.GetFlow(c.User.ID)
+	f, ok, err := h.store.GetFlow(ctx, c.User.ID)
 	if err != nil {
 		return err
 	}
@@ -229,7 +229,7 @@ func (h *Handler) addProductButton(ctx context.Context, c *Call, arg string) err
 	}
 	switch arg {
 	case "cancel":
-		if err := h.store.DeleteFlow(c.User.ID); err != nil {
+		if err := h.store.DeleteFlow(ctx, c.User.ID); err != nil {
 			return err
 		}
 		return h.send.Edit(ctx, c.Chat.ID, c.MessageID, bot.Message{Text: c.T("cancel_done")})
@@ -238,7 +238,7 @@ func (h *Handler) addProductButton(ctx context.Context, c *Call, arg string) err
 			return h.send.AnswerCallback(ctx, c.Request, c.T("button_stale"), false)
 		}
 		f.Step = stepConfirm
-		if err := h.store.SaveFlow(f); err != nil {
+		if err := h.store.SaveFlow(ctx, f); err != nil {
 			return err
 		}
 		return h.askConfirm(ctx, c, f)
@@ -254,7 +254,7 @@ func (h *Handler) addProductButton(ctx context.Context, c *Call, arg string) err
 		if _, err := affiliate.ValidateShopURL(p.URL, h.cfg.ShopHosts); err != nil {
 			return err
 		}
-		if err := h.store.DeleteFlow(c.User.ID); err != nil {
+		if err := h.store.DeleteFlow(ctx, c.User.ID); err != nil {
 			return err
 		}
 		_ = h.send.Edit(ctx, c.Chat.ID, c.MessageID, bot.Message{Text: c.T("ap_saving")})
@@ -267,15 +267,15 @@ func (h *Handler) addProductButton(ctx context.Context, c *Call, arg string) err
 
 // myProducts lists the seller's products with clicks and affiliates, and buttons to edit, pause, resume.
 func (h *Handler) myProducts(ctx context.Context, c *Call) error {
-	m, err := h.myProductsMessage(c)
+	m, err := h.myProductsMessage(ctx, c)
 	if err != nil {
 		return err
 	}
 	return c.Reply(ctx, m.Text, m.Keyboard)
 }
 
-func (h *Handler) myProductsMessage(c *Call) (bot.Message, error) {
-	list, err := h.store.SellerProducts(c.User.ID)
+func (h *Handler) myProductsMessage(ctx context.Context, c *Call) (bot.Message, error) {
+	list, err := h.store.SellerProducts(ctx, c.User.ID)
 	if err != nil {
 		return bot.Message{}, err
 	}
@@ -291,13 +291,13 @@ func (h *Handler) myProductsMessage(c *Call) (bot.Message, error) {
 			b.WriteString("\n\n" + c.T("myproducts_more", len(list)-maxShown))
 			break
 		}
-		links, err := h.store.ProductLinks(p.ID)
+		links, err := h.store.ProductLinks(ctx, p.ID)
 		if err != nil {
 			return bot.Message{}, err
 		}
 		var clicks affiliate.Counts
 		for _, l := range links {
-			n, err := h.store.LinkCounts(l.Code, time.Time{}, time.Time{})
+			n, err := h.store.LinkCounts(ctx, l.Code, time.Time{}, time.Time{})
 			if err != nil {
 				return bot.Message{}, err
 			}
@@ -327,7 +327,7 @@ func (h *Handler) pauseButton(ctx context.Context, c *Call, arg string) error {
 	if verb == "pause" {
 		status = affiliate.ProductPaused
 	}
-	p, _, err := h.store.UpdateProduct(id, c.User.ID, func(p *affiliate.Product) error {
+	p, _, err := h.store.UpdateProduct(ctx, id, c.User.ID, func(p *affiliate.Product) error {
 		p.Status = status
 		return nil
 	})
@@ -344,7 +344,7 @@ func (h *Handler) pauseButton(ctx context.Context, c *Call, arg string) error {
 		return nil
 	}
 	// Redraw the list in place so the button shows the new state.
-	m, err := h.myProductsMessage(c)
+	m, err := h.myProductsMessage(ctx, c)
 	if err != nil {
 		return err
 	}
@@ -380,7 +380,7 @@ func (h *Handler) editButton(ctx context.Context, c *Call, arg string) error {
 	if !ok {
 		return h.send.AnswerCallback(ctx, c.Request, c.T("button_stale"), false)
 	}
-	p, err := h.store.GetProduct(id)
+	p, err := h.store.GetProduct(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -398,7 +398,7 @@ func (h *Handler) editButton(ctx context.Context, c *Call, arg string) error {
 	}
 	f := affiliate.Flow{UserID: c.User.ID, Name: flowEditProduct, Step: field,
 		Data: map[string]string{"id": strconv.FormatUint(id, 10)}}
-	if err := h.store.SaveFlow(f); err != nil {
+	if err := h.store.SaveFlow(ctx, f); err != nil {
 		return err
 	}
 	return c.ReplyKey(ctx, "edit_ask_"+field, p.ID, bot.Escape(p.Name))
@@ -408,7 +408,7 @@ func (h *Handler) editButton(ctx context.Context, c *Call, arg string) error {
 func (h *Handler) editProductStep(ctx context.Context, c *Call, f affiliate.Flow) error {
 	id, ok := parseProductID(f.Data["id"])
 	if _, known := editFields[f.Step]; !ok || !known {
-		_ = h.store.DeleteFlow(c.User.ID)
+		_ = h.store.DeleteFlow(ctx, c.User.ID)
 		return c.ReplyKey(ctx, "cancel_done")
 	}
 	err := h.applyEdit(ctx, c, id, f.Step, c.Text)
@@ -416,10 +416,10 @@ func (h *Handler) editProductStep(ctx context.Context, c *Call, f affiliate.Flow
 		return c.Reply(ctx, i18n.Reason(c.Lang, err)+"\n\n"+c.T("edit_again"))
 	}
 	if err != nil {
-		_ = h.store.DeleteFlow(c.User.ID)
+		_ = h.store.DeleteFlow(ctx, c.User.ID)
 		return err
 	}
-	return h.store.DeleteFlow(c.User.ID)
+	return h.store.DeleteFlow(ctx, c.User.ID)
 }
 
 // applyEdit changes one field of the seller's own product. A rate change is applied per §3 and the
@@ -453,14 +453,14 @@ func (h *Handler) applyEdit(ctx context.Context, c *Call, id uint64, field, valu
 		}
 		apply = func(p *affiliate.Product) error { p.URL = u; return nil }
 	}
-	before, err := h.store.GetProduct(id)
+	before, err := h.store.GetProduct(ctx, id)
 	if err != nil {
 		return err
 	}
 	if before.SellerID != c.User.ID {
 		return affiliate.ErrProductNotFound
 	}
-	p, kept, err := h.store.UpdateProduct(id, c.User.ID, apply)
+	p, kept, err := h.store.UpdateProduct(ctx, id, c.User.ID, apply)
 	if err != nil {
 		return err
 	}
@@ -474,13 +474,13 @@ func (h *Handler) applyEdit(ctx context.Context, c *Call, id uint64, field, valu
 // tellRateChange informs the product's affiliates of a new rate.
 func (h *Handler) tellRateChange(ctx context.Context, before, after affiliate.Product, kept []affiliate.Link) {
 	if after.Rate > before.Rate {
-		links, err := h.store.ProductLinks(after.ID)
+		links, err := h.store.ProductLinks(ctx, after.ID)
 		if err != nil {
 			zerolog.Ctx(ctx).Error().Err(err).Msg("rate raise: list links")
 			return
 		}
 		for _, l := range links {
-			if u, err := h.store.GetUser(l.AffiliateID); err == nil {
+			if u, err := h.store.GetUser(ctx, l.AffiliateID); err == nil {
 				h.notify(ctx, u.ChatID, bot.Message{Text: i18n.T(u.Lang, "rate_raised", bot.Escape(after.Name),
 					i18n.Rate(u.Lang, before.Rate), i18n.Rate(u.Lang, after.Rate))})
 			}
@@ -488,7 +488,7 @@ func (h *Handler) tellRateChange(ctx context.Context, before, after affiliate.Pr
 		return
 	}
 	for _, l := range kept {
-		if u, err := h.store.GetUser(l.AffiliateID); err == nil {
+		if u, err := h.store.GetUser(ctx, l.AffiliateID); err == nil {
 			h.notify(ctx, u.ChatID, bot.Message{Text: i18n.T(u.Lang, "rate_cut", bot.Escape(after.Name),
 				i18n.Rate(u.Lang, l.KeptRate), i18n.Rate(u.Lang, after.Rate),
 				i18n.Date(u.Lang, l.KeptUntil.In(u.Location(h.cfg.DefaultZone))))})
@@ -504,7 +504,7 @@ const ReminderLead = 48 * time.Hour
 func (h *Handler) RemindRateCuts(ctx context.Context) error {
 	now := h.cfg.Now()
 	var due []affiliate.Link
-	err := h.store.ForEachLink(func(l affiliate.Link) bool {
+	err := h.store.ForEachLink(ctx, func(l affiliate.Link) bool {
 		if l.KeptRate > 0 && !l.Reminded && now.Before(l.KeptUntil) && !now.Before(l.KeptUntil.Add(-ReminderLead)) {
 			due = append(due, l)
 		}
@@ -517,19 +517,19 @@ func (h *Handler) RemindRateCuts(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		p, err := h.store.GetProduct(l.ProductID)
+		p, err := h.store.GetProduct(ctx, l.ProductID)
 		if err != nil {
 			continue
 		}
 		if affiliate.EffectiveRate(p.Rate, l, now) <= p.Rate {
 			continue // a raise since then made the kept rate moot
 		}
-		if u, err := h.store.GetUser(l.AffiliateID); err == nil {
+		if u, err := h.store.GetUser(ctx, l.AffiliateID); err == nil {
 			h.notify(ctx, u.ChatID, bot.Message{Text: i18n.T(u.Lang, "rate_reminder", bot.Escape(p.Name),
 				i18n.Rate(u.Lang, l.KeptRate), i18n.Rate(u.Lang, p.Rate),
 				i18n.Date(u.Lang, l.KeptUntil.In(u.Location(h.cfg.DefaultZone))))})
 		}
-		if _, err := h.store.UpdateLink(l.Code, func(l *affiliate.Link) error { l.Reminded = true; return nil }); err != nil {
+		if _, err := h.store.UpdateLink(ctx, l.Code, func(l *affiliate.Link) error { l.Reminded = true; return nil }); err != nil {
 			return err
 		}
 	}

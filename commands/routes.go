@@ -88,7 +88,7 @@ func (h *Handler) InstallMenus(ctx context.Context) error {
 		}
 	}
 	for _, id := range h.cfg.AdminIDs {
-		u, err := h.store.GetUser(id)
+		u, err := h.store.GetUser(ctx, id)
 		if err != nil {
 			continue
 		}

@@ -27,7 +27,7 @@ func (h *Handler) applySeller(ctx context.Context, c *Call) error {
 		}
 		return err
 	}
-	app, err := h.store.ApplySeller(c.User.ID, shop)
+	app, err := h.store.ApplySeller(ctx, c.User.ID, shop)
 	if err != nil {
 		return err
 	}
@@ -39,7 +39,7 @@ func (h *Handler) applySeller(ctx context.Context, c *Call) error {
 		return err
 	}
 	for _, id := range h.cfg.AdminIDs {
-		a, err := h.store.GetUser(id)
+		a, err := h.store.GetUser(ctx, id)
 		if err != nil {
 			continue // an admin who never opened the bot cannot be messaged
 		}
@@ -92,7 +92,7 @@ func (h *Handler) applicationButton(ctx context.Context, c *Call, arg string) er
 // decide approves or rejects an application and tells the applicant and the deciding admin. adminID 0
 // means automatic approval.
 func (h *Handler) decide(ctx context.Context, c *Call, userID int64, approve bool, adminID int64) error {
-	app, u, err := h.store.DecideApplication(userID, approve, adminID)
+	app, u, err := h.store.DecideApplication(ctx, userID, approve, adminID)
 	if err != nil {
 		if errors.Is(err, affiliate.ErrAppNotFound) || affiliate.ErrorReason(err) == "application_decided" {
 			return h.answerDecided(ctx, c, userID, err)
@@ -124,7 +124,7 @@ func (h *Handler) decide(ctx context.Context, c *Call, userID int64, approve boo
 // answerDecided tells an admin that there is nothing to decide, with the current state.
 func (h *Handler) answerDecided(ctx context.Context, c *Call, userID int64, cause error) error {
 	text := c.T("app_none", strconv.FormatInt(userID, 10))
-	if app, err := h.store.GetApplication(userID); err == nil && app.Status != affiliate.AppPending {
+	if app, err := h.store.GetApplication(ctx, userID); err == nil && app.Status != affiliate.AppPending {
 		text = c.T("app_already_"+string(app.Status), bot.Escape(app.ShopName))
 	}
 	zerolog.Ctx(ctx).Debug().Err(cause).Msg("nothing to decide")
@@ -140,7 +140,7 @@ func (h *Handler) answerDecided(ctx context.Context, c *Call, userID int64, caus
 
 // sellers lists pending applications, each with its buttons.
 func (h *Handler) sellers(ctx context.Context, c *Call) error {
-	apps, err := h.store.PendingApplications()
+	apps, err := h.store.PendingApplications(ctx)
 	if err != nil {
 		return err
 	}
@@ -155,7 +155,7 @@ func (h *Handler) sellers(ctx context.Context, c *Call) error {
 		if i == maxCards {
 			return c.ReplyKey(ctx, "sellers_more", len(apps)-maxCards)
 		}
-		u, err := h.store.GetUser(app.UserID)
+		u, err := h.store.GetUser(ctx, app.UserID)
 		if err != nil {
 			u = affiliate.User{ID: app.UserID}
 		}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/binary"
@@ -45,9 +46,9 @@ func apiKeyHash(key string) []byte {
 
 // APIKey returns the seller's API key, creating one on first use. ErrSellerNotFound when the user is
 // not a seller.
-func (s *Store) APIKey(sellerID int64) (string, error) {
+func (s *Store) APIKey(ctx context.Context, sellerID int64) (string, error) {
 	var key string
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(ctx, func(tx *bolt.Tx) error {
 		rec, err := getSeller(tx, sellerID)
 		if err != nil {
 			return err
@@ -66,9 +67,9 @@ func (s *Store) APIKey(sellerID int64) (string, error) {
 }
 
 // RotateAPIKey replaces the seller's API key; the old one stops working at once.
-func (s *Store) RotateAPIKey(sellerID int64) (string, error) {
+func (s *Store) RotateAPIKey(ctx context.Context, sellerID int64) (string, error) {
 	var key string
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(ctx, func(tx *bolt.Tx) error {
 		rec, err := getSeller(tx, sellerID)
 		if err != nil {
 			return err
@@ -101,12 +102,12 @@ func (s *Store) setAPIKey(tx *bolt.Tx, sellerID int64, rec sellerRecord) (string
 }
 
 // SellerByAPIKey finds the seller owning key (constant-time comparison) or returns ErrSellerNotFound.
-func (s *Store) SellerByAPIKey(key string) (int64, error) {
+func (s *Store) SellerByAPIKey(ctx context.Context, key string) (int64, error) {
 	if !ValidAPIKeyFormat(key) {
 		return 0, affiliate.ErrSellerNotFound
 	}
 	var id int64
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(ctx, func(tx *bolt.Tx) error {
 		v := tx.Bucket(bAPIKeys).Get(apiKeyHash(key))
 		if len(v) != 8 {
 			return affiliate.ErrSellerNotFound

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -15,13 +16,13 @@ func pendingKey(a affiliate.Application) []byte {
 
 // ApplySeller records a pending application. Conflict reasons: "already_seller", "application_pending".
 // A rejected applicant may apply again; the new application replaces the old one.
-func (s *Store) ApplySeller(userID int64, shopName string) (affiliate.Application, error) {
+func (s *Store) ApplySeller(ctx context.Context, userID int64, shopName string) (affiliate.Application, error) {
 	name, err := affiliate.ValidateShopName(shopName)
 	if err != nil {
 		return affiliate.Application{}, err
 	}
 	var app affiliate.Application
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	err = s.update(ctx, func(tx *bolt.Tx) error {
 		u, err := getUser(tx, userID)
 		if err != nil {
 			return err
@@ -51,12 +52,12 @@ func (s *Store) ApplySeller(userID int64, shopName string) (affiliate.Applicatio
 
 // DecideApplication approves or rejects a pending application and, on approval, makes the user a seller
 // with the shop name, in one transaction. Conflict reason "application_decided" when not pending.
-func (s *Store) DecideApplication(userID int64, approve bool, adminID int64) (affiliate.Application, affiliate.User, error) {
+func (s *Store) DecideApplication(ctx context.Context, userID int64, approve bool, adminID int64) (affiliate.Application, affiliate.User, error) {
 	var (
 		app affiliate.Application
 		u   affiliate.User
 	)
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(ctx, func(tx *bolt.Tx) error {
 		found, err := getJSON(tx.Bucket(bApps), idKey(userID), &app)
 		if err != nil {
 			return err
@@ -92,9 +93,9 @@ func (s *Store) DecideApplication(userID int64, approve bool, adminID int64) (af
 }
 
 // GetApplication returns a user's application or affiliate.ErrAppNotFound.
-func (s *Store) GetApplication(userID int64) (affiliate.Application, error) {
+func (s *Store) GetApplication(ctx context.Context, userID int64) (affiliate.Application, error) {
 	var app affiliate.Application
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(ctx, func(tx *bolt.Tx) error {
 		found, err := getJSON(tx.Bucket(bApps), idKey(userID), &app)
 		if err == nil && !found {
 			err = affiliate.ErrAppNotFound
@@ -108,9 +109,9 @@ func (s *Store) GetApplication(userID int64) (affiliate.Application, error) {
 }
 
 // PendingApplications lists pending applications, oldest first.
-func (s *Store) PendingApplications() ([]affiliate.Application, error) {
+func (s *Store) PendingApplications(ctx context.Context) ([]affiliate.Application, error) {
 	var apps []affiliate.Application
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(ctx, func(tx *bolt.Tx) error {
 		all := tx.Bucket(bApps)
 		c := tx.Bucket(bAppsPending).Cursor()
 		for k, _ := c.First(); k != nil; k, _ = c.Next() {

@@ -66,7 +66,7 @@ func BenchmarkRecordClicks(b *testing.B) {
 					batch[i].Bot = seq%20 == 0
 				}
 				b.StartTimer()
-				if _, err := f.s.RecordClicks(batch); err != nil {
+				if _, err := f.s.RecordClicks(b.Context(), batch); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -94,7 +94,7 @@ func BenchmarkRecordClicksRedirectLoad(b *testing.B) {
 			batch[i] = click(links[rng.IntN(len(links))], benchClickID(rng, at), at, rng.Uint64N(1000))
 		}
 		b.StartTimer()
-		if _, err := f.s.RecordClicks(batch); err != nil {
+		if _, err := f.s.RecordClicks(b.Context(), batch); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -105,7 +105,7 @@ func BenchmarkRecordClicksRedirectLoad(b *testing.B) {
 func BenchmarkTarget(b *testing.B) {
 	f, links := benchLinks(b, 100)
 	for _, l := range links {
-		if _, err := f.s.Target(l.Code); err != nil {
+		if _, err := f.s.Target(b.Context(), l.Code); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -114,7 +114,7 @@ func BenchmarkTarget(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		i := 0
 		for pb.Next() {
-			if _, err := f.s.Target(links[i%len(links)].Code); err != nil {
+			if _, err := f.s.Target(b.Context(), links[i%len(links)].Code); err != nil {
 				b.Fatal(err)
 			}
 			i++
@@ -251,7 +251,7 @@ func BenchmarkAffiliateReport30d10k(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
-		rows, err := s.AffiliateReport(reportSeller, 0, from, reportEnd)
+		rows, err := s.AffiliateReport(b.Context(), reportSeller, 0, from, reportEnd)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"fmt"
 	"slices"
@@ -204,7 +205,7 @@ func decodeClick(id string, v []byte) (affiliate.Click, error) {
 // The batch is written bucket by bucket: the click log (time-ordered ids make that an append at the
 // log's end), the visitor marks once per (link, visitor) with the latest click and in key order, and each
 // aggregate once per key with the batch's sum.
-func (s *Store) RecordClicks(clicks []affiliate.Click) ([]affiliate.Click, error) {
+func (s *Store) RecordClicks(ctx context.Context, clicks []affiliate.Click) ([]affiliate.Click, error) {
 	out := make([]affiliate.Click, len(clicks))
 	copy(out, clicks)
 	for i := range out {
@@ -226,7 +227,7 @@ func (s *Store) RecordClicks(clicks []affiliate.Click) ([]affiliate.Click, error
 	b := &s.cb
 	b.init()
 	defer b.reset()
-	if err := s.db.Update(func(tx *bolt.Tx) error { return b.record(tx, out) }); err != nil {
+	if err := s.update(ctx, func(tx *bolt.Tx) error { return b.record(tx, out) }); err != nil {
 		return nil, fmt.Errorf("record clicks: %w", err)
 	}
 	return out, nil
@@ -399,9 +400,9 @@ func applyCounts[K aggKey](a *arena, bucket *bolt.Bucket, m map[K]affiliate.Coun
 }
 
 // GetClick returns a logged click by id or affiliate.ErrClickNotFound (bot visits are not logged).
-func (s *Store) GetClick(id string) (affiliate.Click, error) {
+func (s *Store) GetClick(ctx context.Context, id string) (affiliate.Click, error) {
 	var c affiliate.Click
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(ctx, func(tx *bolt.Tx) error {
 		v := tx.Bucket(bClicks).Get([]byte(id))
 		if v == nil {
 			return affiliate.ErrClickNotFound
@@ -419,10 +420,10 @@ func (s *Store) GetClick(id string) (affiliate.Click, error) {
 // PruneVisitors deletes the visitor entries whose last click is before before and returns how many went.
 // Entries older than affiliate.UniqueWindow no longer change any decision, so the daily caller can pass
 // now minus the window.
-func (s *Store) PruneVisitors(before time.Time) (int, error) {
+func (s *Store) PruneVisitors(ctx context.Context, before time.Time) (int, error) {
 	limit := before.UnixNano()
 	n := 0
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(ctx, func(tx *bolt.Tx) error {
 		b := tx.Bucket(bVisitors)
 		var stale [][]byte
 		c := b.Cursor()
@@ -446,11 +447,11 @@ func (s *Store) PruneVisitors(before time.Time) (int, error) {
 }
 
 // AddOrphans counts visits to unknown codes.
-func (s *Store) AddOrphans(n int64) error {
+func (s *Store) AddOrphans(ctx context.Context, n int64) error {
 	if n <= 0 {
 		return nil
 	}
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(ctx, func(tx *bolt.Tx) error {
 		return addU64(tx.Bucket(bMeta), kNOrphans, uint64(n))
 	})
 	if err != nil {

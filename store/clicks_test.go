@@ -47,25 +47,25 @@ func TestUniqueClicks(t *testing.T) {
 			if len(out) != 1 || out[0].Unique != st.unique {
 				t.Fatalf("unique = %v, want %v", out[0].Unique, st.unique)
 			}
-			if _, err := f.s.GetClick(out[0].ID); (err == nil) != st.logged {
+			if _, err := f.s.GetClick(t.Context(), out[0].ID); (err == nil) != st.logged {
 				t.Fatalf("logged: %v, want %v", err, st.logged)
 			}
-			c, err := f.s.LinkCounts(l1.Code, time.Time{}, time.Time{})
+			c, err := f.s.LinkCounts(t.Context(), l1.Code, time.Time{}, time.Time{})
 			if err != nil || c.Clicks != st.clicks || c.UniqueClicks != st.uniques {
 				t.Fatalf("counts %+v %v, want %d/%d", c, err, st.clicks, st.uniques)
 			}
 		})
 	}
-	if c, _ := f.s.LinkCounts(l1.Code, time.Time{}, time.Time{}); c.BotVisits != 1 {
+	if c, _ := f.s.LinkCounts(t.Context(), l1.Code, time.Time{}, time.Time{}); c.BotVisits != 1 {
 		t.Fatalf("bot visits %+v", c)
 	}
-	got, err := f.s.GetClick("a3")
+	got, err := f.s.GetClick(t.Context(), "a3")
 	want := click(l1, "a3", t0.Add(time.Hour), 2)
 	want.Unique = true
 	if err != nil || got != want {
 		t.Fatalf("click %+v %v, want %+v", got, err, want)
 	}
-	_, err = f.s.GetClick("missing")
+	_, err = f.s.GetClick(t.Context(), "missing")
 	wantErr(t, err, affiliate.ErrClickNotFound)
 }
 
@@ -92,21 +92,21 @@ func TestRecordClicksBatch(t *testing.T) {
 	if batch[0].Unique {
 		t.Fatal("input slice modified")
 	}
-	if c, _ := f.s.LinkCounts(l1.Code, time.Time{}, time.Time{}); c != (affiliate.Counts{Clicks: 3, UniqueClicks: 2}) {
+	if c, _ := f.s.LinkCounts(t.Context(), l1.Code, time.Time{}, time.Time{}); c != (affiliate.Counts{Clicks: 3, UniqueClicks: 2}) {
 		t.Fatalf("link counts %+v", c)
 	}
-	if st, _ := f.s.Stats(); st.Clicks != 4 {
+	if st, _ := f.s.Stats(t.Context()); st.Clicks != 4 {
 		t.Fatalf("stats clicks %d", st.Clicks)
 	}
 	bad := click(l1, "b9", t0, 1)
 	bad.Code = "bad"
-	if _, err := f.s.RecordClicks([]affiliate.Click{click(l1, "b8", t0, 1), bad}); affiliate.ErrorCode(err) != affiliate.EInvalid {
+	if _, err := f.s.RecordClicks(t.Context(), []affiliate.Click{click(l1, "b8", t0, 1), bad}); affiliate.ErrorCode(err) != affiliate.EInvalid {
 		t.Fatalf("bad code: %v", err)
 	}
-	if _, err := f.s.GetClick("b8"); err == nil {
+	if _, err := f.s.GetClick(t.Context(), "b8"); err == nil {
 		t.Fatal("part of a refused batch was written")
 	}
-	if out, err := f.s.RecordClicks(nil); err != nil || len(out) != 0 {
+	if out, err := f.s.RecordClicks(t.Context(), nil); err != nil || len(out) != 0 {
 		t.Fatalf("empty batch: %v %v", out, err)
 	}
 }
@@ -159,19 +159,19 @@ func TestHourlyAggregation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := f.s.LinkCounts(tt.code, tt.from, tt.to)
+			c, err := f.s.LinkCounts(t.Context(), tt.code, tt.from, tt.to)
 			if err != nil || c.Clicks != tt.link {
 				t.Fatalf("link counts %+v %v, want %d", c, err, tt.link)
 			}
-			a, err := f.s.AffiliateCounts(tt.aff, tt.from, tt.to)
+			a, err := f.s.AffiliateCounts(t.Context(), tt.aff, tt.from, tt.to)
 			if err != nil || a.Clicks != tt.affCount {
 				t.Fatalf("affiliate counts %+v %v, want %d", a, err, tt.affCount)
 			}
 		})
 	}
-	_, err = f.s.LinkCounts("ZZZZZZZZ", time.Time{}, time.Time{})
+	_, err = f.s.LinkCounts(t.Context(), "ZZZZZZZZ", time.Time{}, time.Time{})
 	wantErr(t, err, affiliate.ErrLinkNotFound)
-	if a, _ := f.s.AffiliateCounts(999, time.Time{}, time.Time{}); a != (affiliate.Counts{}) {
+	if a, _ := f.s.AffiliateCounts(t.Context(), 999, time.Time{}, time.Time{}); a != (affiliate.Counts{}) {
 		t.Fatalf("unknown affiliate %+v", a)
 	}
 }
@@ -192,7 +192,7 @@ func TestAffiliateReport(t *testing.T) {
 		click(l1, "r8", t0.Add(48*time.Hour), 1), // outside the range
 	)
 	from, to := t0.Add(-time.Hour), t0.Add(time.Hour)
-	rows, err := f.s.AffiliateReport(10, 0, from, to)
+	rows, err := f.s.AffiliateReport(t.Context(), 10, 0, from, to)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,13 +210,13 @@ func TestAffiliateReport(t *testing.T) {
 			t.Fatalf("row %d: %+v, want %+v", i, rows[i], want[i])
 		}
 	}
-	rows, err = f.s.AffiliateReport(10, l2.ProductID, from, to)
+	rows, err = f.s.AffiliateReport(t.Context(), 10, l2.ProductID, from, to)
 	if err != nil || len(rows) != 1 || rows[0].Code != l2.Code {
 		t.Fatalf("one product: %+v %v", rows, err)
 	}
-	_, err = f.s.AffiliateReport(10, other.ID, from, to)
+	_, err = f.s.AffiliateReport(t.Context(), 10, other.ID, from, to)
 	wantErr(t, err, affiliate.ErrProductNotFound)
-	if rows, _ := f.s.AffiliateReport(99, 0, from, to); len(rows) != 0 {
+	if rows, _ := f.s.AffiliateReport(t.Context(), 99, 0, from, to); len(rows) != 0 {
 		t.Fatalf("seller without products: %+v", rows)
 	}
 }
@@ -225,7 +225,7 @@ func TestPruneVisitors(t *testing.T) {
 	f, l1, l2, _ := clickSetup(t)
 	t0 := time.Date(2024, 3, 10, 10, 0, 0, 0, time.UTC)
 	f.record(t, click(l1, "p1", t0, 1), click(l2, "p2", t0.Add(2*time.Hour), 1), click(l1, "p3", t0.Add(3*time.Hour), 2))
-	n, err := f.s.PruneVisitors(t0.Add(2*time.Hour + time.Second))
+	n, err := f.s.PruneVisitors(t.Context(), t0.Add(2*time.Hour+time.Second))
 	if err != nil || n != 2 {
 		t.Fatalf("pruned %d, %v", n, err)
 	}
@@ -351,28 +351,28 @@ func TestRecordClicksMatchesModel(t *testing.T) {
 		}
 	}
 	for id, want := range logged {
-		got, err := f.s.GetClick(id)
+		got, err := f.s.GetClick(t.Context(), id)
 		if err != nil || got != want {
 			t.Fatalf("GetClick(%q) = %+v, %v; want %+v", id, got, err, want)
 		}
 	}
 	for _, l := range links {
-		if got, err := f.s.LinkCounts(l.Code, time.Time{}, time.Time{}); err != nil || got != linkCounts[l.Code] {
+		if got, err := f.s.LinkCounts(t.Context(), l.Code, time.Time{}, time.Time{}); err != nil || got != linkCounts[l.Code] {
 			t.Fatalf("link %s: %+v %v, want %+v", l.Code, got, err, linkCounts[l.Code])
 		}
 		for h, want := range hourCounts[l.Code] {
 			from := time.Unix(h*3600, 0)
-			if got, err := f.s.LinkCounts(l.Code, from, from.Add(time.Hour)); err != nil || got != want {
+			if got, err := f.s.LinkCounts(t.Context(), l.Code, from, from.Add(time.Hour)); err != nil || got != want {
 				t.Fatalf("link %s hour %v: %+v %v, want %+v", l.Code, from, got, err, want)
 			}
 		}
 	}
 	for aff, want := range affCounts {
-		if got, err := f.s.AffiliateCounts(aff, time.Time{}, time.Time{}); err != nil || got != want {
+		if got, err := f.s.AffiliateCounts(t.Context(), aff, time.Time{}, time.Time{}); err != nil || got != want {
 			t.Fatalf("affiliate %d: %+v %v, want %+v", aff, got, err, want)
 		}
 	}
-	if st, err := f.s.Stats(); err != nil || st.Clicks != nClicks {
+	if st, err := f.s.Stats(t.Context()); err != nil || st.Clicks != nClicks {
 		t.Fatalf("stats %+v %v, want %d clicks", st, err, nClicks)
 	}
 }

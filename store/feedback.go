@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"strings"
@@ -13,7 +14,7 @@ import (
 
 // AddFeedback stores an affiliate's comment to a product's seller. The seller comes from the product;
 // ID and At are set. Invalid reasons: "feedback_empty", "feedback_long".
-func (s *Store) AddFeedback(f affiliate.Feedback) (affiliate.Feedback, error) {
+func (s *Store) AddFeedback(ctx context.Context, f affiliate.Feedback) (affiliate.Feedback, error) {
 	f.Text = strings.TrimSpace(f.Text)
 	if f.Text == "" {
 		return affiliate.Feedback{}, affiliate.Errorf(affiliate.EInvalid, "feedback_empty")
@@ -21,7 +22,7 @@ func (s *Store) AddFeedback(f affiliate.Feedback) (affiliate.Feedback, error) {
 	if utf8.RuneCountInString(f.Text) > affiliate.MaxFeedbackLen {
 		return affiliate.Feedback{}, affiliate.Errorf(affiliate.EInvalid, "feedback_long", affiliate.MaxFeedbackLen)
 	}
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(ctx, func(tx *bolt.Tx) error {
 		p, err := getProduct(tx, f.ProductID)
 		if err != nil {
 			return err
@@ -51,9 +52,9 @@ func (s *Store) AddFeedback(f affiliate.Feedback) (affiliate.Feedback, error) {
 
 // SellerFeedback lists the newest feedback for a seller's products, newest first, at most limit
 // (limit ≤ 0: all).
-func (s *Store) SellerFeedback(sellerID int64, limit int) ([]affiliate.Feedback, error) {
+func (s *Store) SellerFeedback(ctx context.Context, sellerID int64, limit int) ([]affiliate.Feedback, error) {
 	var out []affiliate.Feedback
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(ctx, func(tx *bolt.Tx) error {
 		fb := tx.Bucket(bFeedback)
 		prefix := idKey(sellerID)
 		c := tx.Bucket(bSellerFeedback).Cursor()

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -9,12 +10,12 @@ import (
 )
 
 // GetFlow returns the user's current multi-step flow, if any.
-func (s *Store) GetFlow(userID int64) (affiliate.Flow, bool, error) {
+func (s *Store) GetFlow(ctx context.Context, userID int64) (affiliate.Flow, bool, error) {
 	var (
 		f     affiliate.Flow
 		found bool
 	)
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(ctx, func(tx *bolt.Tx) error {
 		var err error
 		found, err = getJSON(tx.Bucket(bFlows), idKey(userID), &f)
 		return err
@@ -26,12 +27,12 @@ func (s *Store) GetFlow(userID int64) (affiliate.Flow, bool, error) {
 }
 
 // SaveFlow stores (replaces) the user's flow; UpdatedAt is set.
-func (s *Store) SaveFlow(f affiliate.Flow) error {
+func (s *Store) SaveFlow(ctx context.Context, f affiliate.Flow) error {
 	if f.UserID == 0 {
 		return affiliate.Errorf(affiliate.EInvalid, "user_id")
 	}
 	f.UpdatedAt = s.now().UTC()
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(ctx, func(tx *bolt.Tx) error {
 		return putJSON(tx.Bucket(bFlows), idKey(f.UserID), f)
 	})
 	if err != nil {
@@ -41,8 +42,8 @@ func (s *Store) SaveFlow(f affiliate.Flow) error {
 }
 
 // DeleteFlow ends the user's flow; no error when there is none.
-func (s *Store) DeleteFlow(userID int64) error {
-	err := s.db.Update(func(tx *bolt.Tx) error {
+func (s *Store) DeleteFlow(ctx context.Context, userID int64) error {
+	err := s.update(ctx, func(tx *bolt.Tx) error {
 		return tx.Bucket(bFlows).Delete(idKey(userID))
 	})
 	if err != nil {

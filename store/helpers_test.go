@@ -64,7 +64,7 @@ func (f *fixture) reopen(t testing.TB) {
 
 func (f *fixture) user(t testing.TB, id int64, name string) affiliate.User {
 	t.Helper()
-	u, _, err := f.s.RegisterUser(affiliate.User{ID: id, ChatID: id, FirstName: name, Lang: affiliate.LangID, TimeZone: "Asia/Jakarta", DigestMinute: affiliate.DefaultDigestMinute, AlertsOn: true, Reachable: true})
+	u, _, err := f.s.RegisterUser(t.Context(), affiliate.User{ID: id, ChatID: id, FirstName: name, Lang: affiliate.LangID, TimeZone: "Asia/Jakarta", DigestMinute: affiliate.DefaultDigestMinute, AlertsOn: true, Reachable: true})
 	if err != nil {
 		t.Fatalf("register %d: %v", id, err)
 	}
@@ -74,10 +74,10 @@ func (f *fixture) user(t testing.TB, id int64, name string) affiliate.User {
 func (f *fixture) seller(t testing.TB, id int64, shop string) affiliate.User {
 	t.Helper()
 	f.user(t, id, "Seller "+shop)
-	if _, err := f.s.ApplySeller(id, shop); err != nil {
+	if _, err := f.s.ApplySeller(t.Context(), id, shop); err != nil {
 		t.Fatalf("apply: %v", err)
 	}
-	_, u, err := f.s.DecideApplication(id, true, 1)
+	_, u, err := f.s.DecideApplication(t.Context(), id, true, 1)
 	if err != nil {
 		t.Fatalf("approve: %v", err)
 	}
@@ -86,7 +86,7 @@ func (f *fixture) seller(t testing.TB, id int64, shop string) affiliate.User {
 
 func (f *fixture) product(t testing.TB, sellerID int64, name string, rate affiliate.BasisPoints) affiliate.Product {
 	t.Helper()
-	p, err := f.s.CreateProduct(affiliate.Product{SellerID: sellerID, Name: name, Price: 150000, Rate: rate, URL: "https://shop.example.com/p/" + name})
+	p, err := f.s.CreateProduct(t.Context(), affiliate.Product{SellerID: sellerID, Name: name, Price: 150000, Rate: rate, URL: "https://shop.example.com/p/" + name})
 	if err != nil {
 		t.Fatalf("create product: %v", err)
 	}
@@ -95,7 +95,7 @@ func (f *fixture) product(t testing.TB, sellerID int64, name string, rate affili
 
 func (f *fixture) join(t testing.TB, affID int64, productID uint64) affiliate.Link {
 	t.Helper()
-	l, _, err := f.s.JoinProduct(affID, productID)
+	l, _, err := f.s.JoinProduct(t.Context(), affID, productID)
 	if err != nil {
 		t.Fatalf("join: %v", err)
 	}
@@ -108,7 +108,7 @@ func click(l affiliate.Link, id string, at time.Time, visitor uint64) affiliate.
 
 func (f *fixture) record(t testing.TB, clicks ...affiliate.Click) []affiliate.Click {
 	t.Helper()
-	out, err := f.s.RecordClicks(clicks)
+	out, err := f.s.RecordClicks(t.Context(), clicks)
 	if err != nil {
 		t.Fatalf("record clicks: %v", err)
 	}

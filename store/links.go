@@ -2,6 +2,7 @@ package store
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"slices"
 
@@ -16,12 +17,12 @@ const maxCodeTries = 16
 // JoinProduct enrols an affiliate: returns the existing link (created=false) or a new one with a fresh
 // unique code. ErrUserNotFound, ErrProductNotFound, ErrProductPaused (for a new link; an affiliate who
 // already joined gets the existing link back even while the product is paused).
-func (s *Store) JoinProduct(affiliateID int64, productID uint64) (affiliate.Link, bool, error) {
+func (s *Store) JoinProduct(ctx context.Context, affiliateID int64, productID uint64) (affiliate.Link, bool, error) {
 	var (
 		link    affiliate.Link
 		created bool
 	)
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(ctx, func(tx *bolt.Tx) error {
 		p, err := getProduct(tx, productID)
 		if err != nil {
 			return err
@@ -70,12 +71,12 @@ func (s *Store) JoinProduct(affiliateID int64, productID uint64) (affiliate.Link
 }
 
 // GetLink returns a link by code or affiliate.ErrLinkNotFound.
-func (s *Store) GetLink(code string) (affiliate.Link, error) {
+func (s *Store) GetLink(ctx context.Context, code string) (affiliate.Link, error) {
 	if !affiliate.ValidCode(code) {
 		return affiliate.Link{}, affiliate.ErrLinkNotFound
 	}
 	var l affiliate.Link
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(ctx, func(tx *bolt.Tx) error {
 		var err error
 		l, err = getLink(tx, code)
 		return err
@@ -100,9 +101,9 @@ func getLink(tx *bolt.Tx, code string) (affiliate.Link, error) {
 
 // UpdateLink changes a link with fn in one transaction (for example to set Reminded). The code,
 // affiliate, product, seller and creation time cannot be changed.
-func (s *Store) UpdateLink(code string, fn func(*affiliate.Link) error) (affiliate.Link, error) {
+func (s *Store) UpdateLink(ctx context.Context, code string, fn func(*affiliate.Link) error) (affiliate.Link, error) {
 	var l affiliate.Link
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(ctx, func(tx *bolt.Tx) error {
 		var err error
 		if l, err = getLink(tx, code); err != nil {
 			return err
@@ -122,8 +123,8 @@ func (s *Store) UpdateLink(code string, fn func(*affiliate.Link) error) (affilia
 
 // ForEachLink calls fn for every link in code order until fn returns false. fn runs inside a read
 // transaction: it must not call the store's writing methods.
-func (s *Store) ForEachLink(fn func(affiliate.Link) bool) error {
-	err := s.db.View(func(tx *bolt.Tx) error {
+func (s *Store) ForEachLink(ctx context.Context, fn func(affiliate.Link) bool) error {
+	err := s.view(ctx, func(tx *bolt.Tx) error {
 		c := tx.Bucket(bLinks).Cursor()
 		for k, _ := c.First(); k != nil; k, _ = c.Next() {
 			l, err := getLink(tx, string(k))
@@ -143,9 +144,9 @@ func (s *Store) ForEachLink(fn func(affiliate.Link) bool) error {
 }
 
 // AffiliateLinks lists an affiliate's links, oldest first.
-func (s *Store) AffiliateLinks(affiliateID int64) ([]affiliate.Link, error) {
+func (s *Store) AffiliateLinks(ctx context.Context, affiliateID int64) ([]affiliate.Link, error) {
 	var out []affiliate.Link
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(ctx, func(tx *bolt.Tx) error {
 		prefix := idKey(affiliateID)
 		c := tx.Bucket(bAffLinks).Cursor()
 		for k, v := c.Seek(prefix); hasPrefix(k, prefix); k, v = c.Next() {
@@ -165,9 +166,9 @@ func (s *Store) AffiliateLinks(affiliateID int64) ([]affiliate.Link, error) {
 }
 
 // ProductLinks lists a product's links, oldest first.
-func (s *Store) ProductLinks(productID uint64) ([]affiliate.Link, error) {
+func (s *Store) ProductLinks(ctx context.Context, productID uint64) ([]affiliate.Link, error) {
 	var out []affiliate.Link
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(ctx, func(tx *bolt.Tx) error {
 		var err error
 		out, err = productLinks(tx, productID)
 		return err
@@ -204,7 +205,7 @@ func sortLinks(links []affiliate.Link) {
 
 // Target resolves a link code for the redirect hot path (served from an in-memory cache that product
 // edits invalidate). ErrLinkNotFound for unknown codes. Paused products still resolve.
-func (s *Store) Target(code string) (affiliate.Target, error) {
+func (s *Store) Target(ctx context.Context, code string) (affiliate.Target, error) {
 	if v, ok := s.targets.Load(code); ok {
 		return *v.(*affiliate.Target), nil
 	}
@@ -213,7 +214,7 @@ func (s *Store) Target(code string) (affiliate.Target, error) {
 	if !affiliate.ValidCode(code) {
 		return affiliate.Target{}, affiliate.ErrLinkNotFound
 	}
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(ctx, func(tx *bolt.Tx) error {
 		l, err := getLink(tx, code)
 		if err != nil {
 			return err

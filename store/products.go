@@ -2,6 +2,7 @@ package store
 
 import (
 	"cmp"
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -39,7 +40,7 @@ func validateProduct(p *affiliate.Product) error {
 }
 
 // CreateProduct assigns the next product id, sets timestamps and status active, and stores p.
-func (s *Store) CreateProduct(p affiliate.Product) (affiliate.Product, error) {
+func (s *Store) CreateProduct(ctx context.Context, p affiliate.Product) (affiliate.Product, error) {
 	if p.SellerID <= 0 {
 		return affiliate.Product{}, affiliate.ErrSellerNotFound
 	}
@@ -47,7 +48,7 @@ func (s *Store) CreateProduct(p affiliate.Product) (affiliate.Product, error) {
 	if err := validateProduct(&p); err != nil {
 		return affiliate.Product{}, err
 	}
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(ctx, func(tx *bolt.Tx) error {
 		products := tx.Bucket(bProducts)
 		id, err := products.NextSequence()
 		if err != nil {
@@ -67,9 +68,9 @@ func (s *Store) CreateProduct(p affiliate.Product) (affiliate.Product, error) {
 }
 
 // GetProduct returns a product or affiliate.ErrProductNotFound.
-func (s *Store) GetProduct(id uint64) (affiliate.Product, error) {
+func (s *Store) GetProduct(ctx context.Context, id uint64) (affiliate.Product, error) {
 	var p affiliate.Product
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(ctx, func(tx *bolt.Tx) error {
 		var err error
 		p, err = getProduct(tx, id)
 		return err
@@ -96,14 +97,14 @@ func getProduct(tx *bolt.Tx, id uint64) (affiliate.Product, error) {
 // not theirs). When the rate changes, every link of the product goes through affiliate.ApplyRateChange
 // in the same transaction; the links whose affiliates must be told are returned. The id, seller and
 // creation time cannot be changed by fn; the result is validated like a new product.
-func (s *Store) UpdateProduct(id uint64, sellerID int64, fn func(*affiliate.Product) error) (affiliate.Product, []affiliate.Link, error) {
+func (s *Store) UpdateProduct(ctx context.Context, id uint64, sellerID int64, fn func(*affiliate.Product) error) (affiliate.Product, []affiliate.Link, error) {
 	var (
 		p        affiliate.Product
 		notify   []affiliate.Link
 		codes    []string
 		retarget bool
 	)
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(ctx, func(tx *bolt.Tx) error {
 		var err error
 		if p, err = getProduct(tx, id); err != nil {
 			return err
@@ -157,7 +158,7 @@ func (s *Store) UpdateProduct(id uint64, sellerID int64, fn func(*affiliate.Prod
 // SearchProducts lists active products whose name or description contains every word (case-insensitive),
 // best commission first, then newest; offset/limit page through them (limit ≤ 0: all); total is the
 // number of matches.
-func (s *Store) SearchProducts(words []string, offset, limit int) ([]affiliate.Product, int, error) {
+func (s *Store) SearchProducts(ctx context.Context, words []string, offset, limit int) ([]affiliate.Product, int, error) {
 	var lower []string
 	for _, w := range words {
 		if w = strings.ToLower(strings.TrimSpace(w)); w != "" {
@@ -165,7 +166,7 @@ func (s *Store) SearchProducts(words []string, offset, limit int) ([]affiliate.P
 		}
 	}
 	var matches []affiliate.Product
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(ctx, func(tx *bolt.Tx) error {
 		return tx.Bucket(bProducts).ForEach(func(k, v []byte) error {
 			var p affiliate.Product
 			if err := json.Unmarshal(v, &p); err != nil {
@@ -209,9 +210,9 @@ func (s *Store) SearchProducts(words []string, offset, limit int) ([]affiliate.P
 }
 
 // SellerProducts lists a seller's products, newest first.
-func (s *Store) SellerProducts(sellerID int64) ([]affiliate.Product, error) {
+func (s *Store) SellerProducts(ctx context.Context, sellerID int64) ([]affiliate.Product, error) {
 	var out []affiliate.Product
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(ctx, func(tx *bolt.Tx) error {
 		var err error
 		out, err = sellerProducts(tx, sellerID)
 		return err

@@ -29,7 +29,7 @@ func TestCreateProductValidation(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p := base
 			tt.change(&p)
-			got, err := f.s.CreateProduct(p)
+			got, err := f.s.CreateProduct(t.Context(), p)
 			if tt.reason != "" {
 				wantReason(t, err, tt.reason)
 				return
@@ -37,12 +37,12 @@ func TestCreateProductValidation(t *testing.T) {
 			if err != nil || got.ID == 0 || got.Status != affiliate.ProductActive || got.CreatedAt.IsZero() {
 				t.Fatalf("create: %+v %v", got, err)
 			}
-			if again, err := f.s.GetProduct(got.ID); err != nil || again != got {
+			if again, err := f.s.GetProduct(t.Context(), got.ID); err != nil || again != got {
 				t.Fatalf("get: %+v %v", again, err)
 			}
 		})
 	}
-	_, err := f.s.GetProduct(999)
+	_, err := f.s.GetProduct(t.Context(), 999)
 	wantErr(t, err, affiliate.ErrProductNotFound)
 }
 
@@ -51,7 +51,7 @@ func TestSearchProducts(t *testing.T) {
 	f.seller(t, 10, "Toko")
 	mk := func(name, desc string, rate affiliate.BasisPoints) affiliate.Product {
 		f.clock.Add(time.Minute)
-		p, err := f.s.CreateProduct(affiliate.Product{SellerID: 10, Name: name, Description: desc, Price: 1000, Rate: rate, URL: "https://shop.example.com/x"})
+		p, err := f.s.CreateProduct(t.Context(), affiliate.Product{SellerID: 10, Name: name, Description: desc, Price: 1000, Rate: rate, URL: "https://shop.example.com/x"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -61,7 +61,7 @@ func TestSearchProducts(t *testing.T) {
 	kopiB := mk("Kopi Toraja", "Robusta", 1500)
 	teh := mk("Teh Hijau", "segar, seperti kopi", 1000)
 	paused := mk("Kopi Luwak", "", 8000)
-	if _, _, err := f.s.UpdateProduct(paused.ID, 10, func(p *affiliate.Product) error { p.Status = affiliate.ProductPaused; return nil }); err != nil {
+	if _, _, err := f.s.UpdateProduct(t.Context(), paused.ID, 10, func(p *affiliate.Product) error { p.Status = affiliate.ProductPaused; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	ids := func(ps []affiliate.Product) []uint64 {
@@ -87,7 +87,7 @@ func TestSearchProducts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprint(tt.words, tt.offset, tt.limit), func(t *testing.T) {
-			got, total, err := f.s.SearchProducts(tt.words, tt.offset, tt.limit)
+			got, total, err := f.s.SearchProducts(t.Context(), tt.words, tt.offset, tt.limit)
 			if err != nil || total != tt.total || fmt.Sprint(ids(got)) != fmt.Sprint(tt.want) {
 				t.Fatalf("got %v total %d (%v), want %v total %d", ids(got), total, err, tt.want, tt.total)
 			}
@@ -104,32 +104,32 @@ func TestSellerProductsAndOwnership(t *testing.T) {
 	b := f.product(t, 10, "B", 500)
 	c := f.product(t, 11, "C", 500)
 
-	got, err := f.s.SellerProducts(10)
+	got, err := f.s.SellerProducts(t.Context(), 10)
 	if err != nil || len(got) != 2 || got[0].ID != b.ID || got[1].ID != a.ID {
 		t.Fatalf("seller products %+v %v", got, err)
 	}
-	if got, _ := f.s.SellerProducts(12); len(got) != 0 {
+	if got, _ := f.s.SellerProducts(t.Context(), 12); len(got) != 0 {
 		t.Fatalf("no products: %+v", got)
 	}
 
-	_, _, err = f.s.UpdateProduct(c.ID, 10, func(p *affiliate.Product) error { p.Name = "stolen"; return nil })
+	_, _, err = f.s.UpdateProduct(t.Context(), c.ID, 10, func(p *affiliate.Product) error { p.Name = "stolen"; return nil })
 	wantErr(t, err, affiliate.ErrProductNotFound)
-	if got, _ := f.s.GetProduct(c.ID); got.Name != "C" {
+	if got, _ := f.s.GetProduct(t.Context(), c.ID); got.Name != "C" {
 		t.Fatalf("other seller changed the product: %+v", got)
 	}
-	_, _, err = f.s.UpdateProduct(999, 10, func(*affiliate.Product) error { return nil })
+	_, _, err = f.s.UpdateProduct(t.Context(), 999, 10, func(*affiliate.Product) error { return nil })
 	wantErr(t, err, affiliate.ErrProductNotFound)
 
-	p, _, err := f.s.UpdateProduct(a.ID, 10, func(p *affiliate.Product) error {
+	p, _, err := f.s.UpdateProduct(t.Context(), a.ID, 10, func(p *affiliate.Product) error {
 		p.Name, p.SellerID, p.ID, p.Price = "A2", 11, 77, 2000
 		return nil
 	})
 	if err != nil || p.Name != "A2" || p.SellerID != 10 || p.ID != a.ID || p.Price != 2000 {
 		t.Fatalf("update: %+v %v", p, err)
 	}
-	_, _, err = f.s.UpdateProduct(a.ID, 10, func(p *affiliate.Product) error { p.Price = -1; return nil })
+	_, _, err = f.s.UpdateProduct(t.Context(), a.ID, 10, func(p *affiliate.Product) error { p.Price = -1; return nil })
 	wantReason(t, err, "price_range")
-	_, _, err = f.s.UpdateProduct(a.ID, 10, func(p *affiliate.Product) error { p.Status = "gone"; return nil })
+	_, _, err = f.s.UpdateProduct(t.Context(), a.ID, 10, func(p *affiliate.Product) error { p.Status = "gone"; return nil })
 	wantReason(t, err, "status")
 }
 
@@ -144,7 +144,7 @@ func TestRateChanges(t *testing.T) {
 	l21 := f.join(t, 21, p.ID)
 	setRate := func(r affiliate.BasisPoints) []affiliate.Link {
 		t.Helper()
-		_, notify, err := f.s.UpdateProduct(p.ID, 10, func(p *affiliate.Product) error { p.Rate = r; return nil })
+		_, notify, err := f.s.UpdateProduct(t.Context(), p.ID, 10, func(p *affiliate.Product) error { p.Rate = r; return nil })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -155,7 +155,7 @@ func TestRateChanges(t *testing.T) {
 	if n := setRate(1500); len(n) != 0 {
 		t.Fatalf("raise notified %d", len(n))
 	}
-	if l, _ := f.s.GetLink(l20.Code); l.KeptRate != 0 {
+	if l, _ := f.s.GetLink(t.Context(), l20.Code); l.KeptRate != 0 {
 		t.Fatalf("raise kept a rate: %+v", l)
 	}
 
@@ -166,7 +166,7 @@ func TestRateChanges(t *testing.T) {
 		t.Fatalf("cut notified %d links", len(notify))
 	}
 	for _, code := range []string{l20.Code, l21.Code} {
-		l, _ := f.s.GetLink(code)
+		l, _ := f.s.GetLink(t.Context(), code)
 		if l.KeptRate != 1500 || !l.KeptUntil.Equal(cutAt.Add(affiliate.RateProtection)) {
 			t.Fatalf("after cut: %+v", l)
 		}
@@ -185,15 +185,15 @@ func TestRateChanges(t *testing.T) {
 	if len(notify) != 3 {
 		t.Fatalf("second cut notified %d", len(notify))
 	}
-	l, _ := f.s.GetLink(l20.Code)
+	l, _ := f.s.GetLink(t.Context(), l20.Code)
 	if l.KeptRate != 1500 || !l.KeptUntil.Equal(cutAt.Add(affiliate.RateProtection)) {
 		t.Fatalf("protection extended: %+v", l)
 	}
-	if l, _ := f.s.GetLink(l22.Code); l.KeptRate != 800 {
+	if l, _ := f.s.GetLink(t.Context(), l22.Code); l.KeptRate != 800 {
 		t.Fatalf("new joiner after second cut: %+v", l)
 	}
 	// Editing something else leaves the links alone.
-	_, notify, err := f.s.UpdateProduct(p.ID, 10, func(p *affiliate.Product) error { p.Name = "Kopi 2"; return nil })
+	_, notify, err := f.s.UpdateProduct(t.Context(), p.ID, 10, func(p *affiliate.Product) error { p.Name = "Kopi 2"; return nil })
 	if err != nil || len(notify) != 0 {
 		t.Fatalf("name edit: %v %v", notify, err)
 	}
@@ -206,34 +206,34 @@ func TestJoinProduct(t *testing.T) {
 	p := f.product(t, 10, "Kopi", 1000)
 	q := f.product(t, 10, "Teh", 1000)
 
-	l, created, err := f.s.JoinProduct(20, p.ID)
+	l, created, err := f.s.JoinProduct(t.Context(), 20, p.ID)
 	if err != nil || !created || !affiliate.ValidCode(l.Code) || l.SellerID != 10 || l.AffiliateID != 20 || l.ProductID != p.ID {
 		t.Fatalf("join: %+v %v %v", l, created, err)
 	}
-	again, created, err := f.s.JoinProduct(20, p.ID)
+	again, created, err := f.s.JoinProduct(t.Context(), 20, p.ID)
 	if err != nil || created || again != l {
 		t.Fatalf("second join: %+v %v %v", again, created, err)
 	}
-	_, _, err = f.s.JoinProduct(20, 999)
+	_, _, err = f.s.JoinProduct(t.Context(), 20, 999)
 	wantErr(t, err, affiliate.ErrProductNotFound)
-	_, _, err = f.s.JoinProduct(99, p.ID)
+	_, _, err = f.s.JoinProduct(t.Context(), 99, p.ID)
 	wantErr(t, err, affiliate.ErrUserNotFound)
 
-	if _, _, err := f.s.UpdateProduct(q.ID, 10, func(p *affiliate.Product) error { p.Status = affiliate.ProductPaused; return nil }); err != nil {
+	if _, _, err := f.s.UpdateProduct(t.Context(), q.ID, 10, func(p *affiliate.Product) error { p.Status = affiliate.ProductPaused; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err = f.s.JoinProduct(20, q.ID)
+	_, _, err = f.s.JoinProduct(t.Context(), 20, q.ID)
 	wantErr(t, err, affiliate.ErrProductPaused)
-	if _, _, err := f.s.UpdateProduct(p.ID, 10, func(p *affiliate.Product) error { p.Status = affiliate.ProductPaused; return nil }); err != nil {
+	if _, _, err := f.s.UpdateProduct(t.Context(), p.ID, 10, func(p *affiliate.Product) error { p.Status = affiliate.ProductPaused; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if again, created, err := f.s.JoinProduct(20, p.ID); err != nil || created || again.Code != l.Code {
+	if again, created, err := f.s.JoinProduct(t.Context(), 20, p.ID); err != nil || created || again.Code != l.Code {
 		t.Fatalf("rejoin paused: %+v %v %v", again, created, err)
 	}
 
-	_, err = f.s.GetLink("nope")
+	_, err = f.s.GetLink(t.Context(), "nope")
 	wantErr(t, err, affiliate.ErrLinkNotFound)
-	_, err = f.s.GetLink("ZZZZZZZZ")
+	_, err = f.s.GetLink(t.Context(), "ZZZZZZZZ")
 	wantErr(t, err, affiliate.ErrLinkNotFound)
 }
 
@@ -250,23 +250,23 @@ func TestLinkListsAndUpdate(t *testing.T) {
 	f.clock.Add(time.Minute)
 	lp21 := f.join(t, 21, p.ID)
 
-	got, err := f.s.AffiliateLinks(20)
+	got, err := f.s.AffiliateLinks(t.Context(), 20)
 	if err != nil || len(got) != 2 || got[0].Code != lq.Code || got[1].Code != lp.Code {
 		t.Fatalf("affiliate links %+v %v", got, err)
 	}
-	got, err = f.s.ProductLinks(p.ID)
+	got, err = f.s.ProductLinks(t.Context(), p.ID)
 	if err != nil || len(got) != 2 || got[0].Code != lp.Code || got[1].Code != lp21.Code {
 		t.Fatalf("product links %+v %v", got, err)
 	}
-	if got, _ := f.s.AffiliateLinks(99); len(got) != 0 {
+	if got, _ := f.s.AffiliateLinks(t.Context(), 99); len(got) != 0 {
 		t.Fatalf("unknown affiliate: %+v", got)
 	}
-	l, err := f.s.UpdateLink(lp.Code, func(l *affiliate.Link) error { l.Reminded = true; l.AffiliateID = 5; return nil })
+	l, err := f.s.UpdateLink(t.Context(), lp.Code, func(l *affiliate.Link) error { l.Reminded = true; l.AffiliateID = 5; return nil })
 	if err != nil || !l.Reminded || l.AffiliateID != 20 {
 		t.Fatalf("update link: %+v %v", l, err)
 	}
 	n := 0
-	if err := f.s.ForEachLink(func(affiliate.Link) bool { n++; return true }); err != nil || n != 3 {
+	if err := f.s.ForEachLink(t.Context(), func(affiliate.Link) bool { n++; return true }); err != nil || n != 3 {
 		t.Fatalf("for each link: %d %v", n, err)
 	}
 }
@@ -333,7 +333,7 @@ func TestConcurrentJoinSamePair(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			l, c, err := f.s.JoinProduct(20, p.ID)
+			l, c, err := f.s.JoinProduct(t.Context(), 20, p.ID)
 			if err != nil {
 				t.Error(err)
 			}
@@ -353,7 +353,7 @@ func TestConcurrentJoinSamePair(t *testing.T) {
 	if nCreated != 1 {
 		t.Fatalf("%d joins created a link", nCreated)
 	}
-	if links, _ := f.s.ProductLinks(p.ID); len(links) != 1 {
+	if links, _ := f.s.ProductLinks(t.Context(), p.ID); len(links) != 1 {
 		t.Fatalf("%d links", len(links))
 	}
 }
@@ -370,27 +370,27 @@ func TestTargetCache(t *testing.T) {
 
 	want := affiliate.Target{Code: l.Code, URL: p.URL, ProductID: p.ID, AffiliateID: 20, SellerID: 10}
 	for range 2 { // miss, then hit
-		if got, err := f.s.Target(l.Code); err != nil || got != want {
+		if got, err := f.s.Target(t.Context(), l.Code); err != nil || got != want {
 			t.Fatalf("target %+v %v, want %+v", got, err, want)
 		}
 	}
-	if _, err := f.s.Target(lo.Code); err != nil {
+	if _, err := f.s.Target(t.Context(), lo.Code); err != nil {
 		t.Fatal(err)
 	}
 	for _, code := range []string{"", "short", "ZZZZZZZZ", "AAAA-AAA"} {
-		_, err := f.s.Target(code)
+		_, err := f.s.Target(t.Context(), code)
 		wantErr(t, err, affiliate.ErrLinkNotFound)
 	}
 
 	// A URL edit shows at once.
-	if _, _, err := f.s.UpdateProduct(p.ID, 10, func(p *affiliate.Product) error { p.URL = "https://shop.example.com/new?a=1"; return nil }); err != nil {
+	if _, _, err := f.s.UpdateProduct(t.Context(), p.ID, 10, func(p *affiliate.Product) error { p.URL = "https://shop.example.com/new?a=1"; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := f.s.Target(l.Code); got.URL != "https://shop.example.com/new?a=1" {
+	if got, _ := f.s.Target(t.Context(), l.Code); got.URL != "https://shop.example.com/new?a=1" {
 		t.Fatalf("stale target after url edit: %+v", got)
 	}
 	// Pausing drops the cached entry; paused products still redirect.
-	if _, _, err := f.s.UpdateProduct(p.ID, 10, func(p *affiliate.Product) error { p.Status = affiliate.ProductPaused; return nil }); err != nil {
+	if _, _, err := f.s.UpdateProduct(t.Context(), p.ID, 10, func(p *affiliate.Product) error { p.Status = affiliate.ProductPaused; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	_, cached := f.s.targets.Load(l.Code)
@@ -398,7 +398,7 @@ func TestTargetCache(t *testing.T) {
 	if cached || !otherCached {
 		t.Fatalf("after pause: cached=%v (want false), other cached=%v (want true)", cached, otherCached)
 	}
-	if got, err := f.s.Target(l.Code); err != nil || got.URL != "https://shop.example.com/new?a=1" {
+	if got, err := f.s.Target(t.Context(), l.Code); err != nil || got.URL != "https://shop.example.com/new?a=1" {
 		t.Fatalf("paused product target %+v %v", got, err)
 	}
 }
@@ -421,7 +421,7 @@ func TestTargetCacheConcurrentEdits(t *testing.T) {
 					return
 				default:
 				}
-				if _, err := f.s.Target(l.Code); err != nil {
+				if _, err := f.s.Target(t.Context(), l.Code); err != nil {
 					t.Error(err)
 					return
 				}
@@ -431,13 +431,13 @@ func TestTargetCacheConcurrentEdits(t *testing.T) {
 	var last string
 	for i := range 50 {
 		last = fmt.Sprintf("https://shop.example.com/v%d", i)
-		if _, _, err := f.s.UpdateProduct(p.ID, 10, func(p *affiliate.Product) error { p.URL = last; return nil }); err != nil {
+		if _, _, err := f.s.UpdateProduct(t.Context(), p.ID, 10, func(p *affiliate.Product) error { p.URL = last; return nil }); err != nil {
 			t.Fatal(err)
 		}
 	}
 	close(stop)
 	wg.Wait()
-	if got, _ := f.s.Target(l.Code); got.URL != last {
+	if got, _ := f.s.Target(t.Context(), l.Code); got.URL != last {
 		t.Fatalf("target %q after edits, want %q", got.URL, last)
 	}
 }

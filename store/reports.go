@@ -2,6 +2,7 @@ package store
 
 import (
 	"cmp"
+	"context"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -49,12 +50,12 @@ func sumHours(b *bolt.Bucket, prefix []byte, lo, hi uint64) affiliate.Counts {
 // LinkCounts returns a link's counts for clicks at or after from and before to (hour granularity: an
 // hour that overlaps the range counts whole); zero times mean open ends, both zero all time.
 // ErrLinkNotFound for unknown codes.
-func (s *Store) LinkCounts(code string, from, to time.Time) (affiliate.Counts, error) {
+func (s *Store) LinkCounts(ctx context.Context, code string, from, to time.Time) (affiliate.Counts, error) {
 	if !affiliate.ValidCode(code) {
 		return affiliate.Counts{}, affiliate.ErrLinkNotFound
 	}
 	var sum affiliate.Counts
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(ctx, func(tx *bolt.Tx) error {
 		if tx.Bucket(bLinks).Get([]byte(code)) == nil {
 			return affiliate.ErrLinkNotFound
 		}
@@ -73,9 +74,9 @@ func (s *Store) LinkCounts(code string, from, to time.Time) (affiliate.Counts, e
 }
 
 // AffiliateCounts returns an affiliate's counts over all their links in [from, to) (hour granularity).
-func (s *Store) AffiliateCounts(affiliateID int64, from, to time.Time) (affiliate.Counts, error) {
+func (s *Store) AffiliateCounts(ctx context.Context, affiliateID int64, from, to time.Time) (affiliate.Counts, error) {
 	var sum affiliate.Counts
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(ctx, func(tx *bolt.Tx) error {
 		lo, hi := hourRange(from, to)
 		sum = sumHours(tx.Bucket(bAggAff), idKey(affiliateID), lo, hi)
 		return nil
@@ -90,9 +91,9 @@ func (s *Store) AffiliateCounts(affiliateID int64, from, to time.Time) (affiliat
 // (clicks, then unique clicks, then affiliate and product id); productID 0 means all of the seller's
 // products. Every enrolled affiliate has a row, with zero counts when idle. AffiliateName is empty for
 // an affiliate who deleted their data. ErrProductNotFound when productID is not the seller's.
-func (s *Store) AffiliateReport(sellerID int64, productID uint64, from, to time.Time) ([]affiliate.ReportRow, error) {
+func (s *Store) AffiliateReport(ctx context.Context, sellerID int64, productID uint64, from, to time.Time) ([]affiliate.ReportRow, error) {
 	var rows []affiliate.ReportRow
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(ctx, func(tx *bolt.Tx) error {
 		var products []affiliate.Product
 		if productID != 0 {
 			p, err := getProduct(tx, productID)

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -11,9 +12,9 @@ import (
 // Stats counts users, sellers, pending applications, products, links, clicks, bot and orphan visits.
 // Orders and Outbox are not kept by this store and stay zero. Key counts walk their buckets' pages,
 // which is fine for an admin command.
-func (s *Store) Stats() (affiliate.Stats, error) {
+func (s *Store) Stats(ctx context.Context) (affiliate.Stats, error) {
 	var st affiliate.Stats
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(ctx, func(tx *bolt.Tx) error {
 		keys := func(name []byte) int64 { return int64(tx.Bucket(name).Stats().KeyN) }
 		st.Users = keys(bUsers)
 		st.Sellers = keys(bSellers)

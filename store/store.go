@@ -2,6 +2,7 @@
 package store
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
@@ -215,17 +216,17 @@ func (s *Store) Close() error {
 }
 
 // Ping reports whether the database is open (for /readyz).
-func (s *Store) Ping() error {
-	if err := s.db.View(func(*bolt.Tx) error { return nil }); err != nil {
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.view(ctx, func(*bolt.Tx) error { return nil }); err != nil {
 		return fmt.Errorf("ping database: %w", err)
 	}
 	return nil
 }
 
 // Backup writes a consistent copy of the database to w (bbolt hot backup) and returns its size.
-func (s *Store) Backup(w io.Writer) (int64, error) {
+func (s *Store) Backup(ctx context.Context, w io.Writer) (int64, error) {
 	var n int64
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(ctx, func(tx *bolt.Tx) error {
 		var err error
 		n, err = tx.WriteTo(w)
 		return err
@@ -237,9 +238,9 @@ func (s *Store) Backup(w io.Writer) (int64, error) {
 }
 
 // SchemaVersion returns the schema version stored in the meta bucket.
-func (s *Store) SchemaVersion() (int, error) {
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	version := 0
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(ctx, func(tx *bolt.Tx) error {
 		if v := tx.Bucket(bMeta).Get(kSchema); len(v) == 4 {
 			version = int(binary.BigEndian.Uint32(v))
 		}
@@ -322,3 +323,21 @@ func hasPrefix(k, p []byte) bool {
 }
 
 var errStop = errors.New("stop")
+
+// view runs fn in a read transaction unless ctx is already done. bbolt transactions cannot be
+// interrupted, so cancellation is honoured before a transaction starts and, in long scans, between steps
+// (see ctxErr).
+func (s *Store) view(ctx context.Context, fn func(*bolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.db.View(fn)
+}
+
+// update runs fn in a write transaction unless ctx is already done.
+func (s *Store) update(ctx context.Context, fn func(*bolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.db.Update(fn)
+}

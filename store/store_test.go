@@ -42,7 +42,7 @@ func TestOpenMigrations(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, _, err := s.RegisterUser(affiliate.User{ID: 7, FirstName: "Sari"}); err != nil {
+			if _, _, err := s.RegisterUser(t.Context(), affiliate.User{ID: 7, FirstName: "Sari"}); err != nil {
 				t.Fatal(err)
 			}
 			_ = s.Close()
@@ -83,7 +83,7 @@ func TestOpenMigrations(t *testing.T) {
 				t.Fatalf("open: %v", err)
 			}
 			defer s.Close()
-			v, err := s.SchemaVersion()
+			v, err := s.SchemaVersion(t.Context())
 			if err != nil || v != SchemaLatest {
 				t.Fatalf("schema version %d, %v; want %d", v, err, SchemaLatest)
 			}
@@ -129,7 +129,7 @@ func TestOpenLockedFileTimesOut(t *testing.T) {
 	if d := time.Since(start); d > 2*time.Second {
 		t.Fatalf("second open took %v", d)
 	}
-	if err := f.s.Ping(); err != nil {
+	if err := f.s.Ping(t.Context()); err != nil {
 		t.Fatalf("ping: %v", err)
 	}
 }
@@ -137,7 +137,7 @@ func TestOpenLockedFileTimesOut(t *testing.T) {
 func TestPingAfterClose(t *testing.T) {
 	f := newFixture(t)
 	_ = f.s.Close()
-	if err := f.s.Ping(); err == nil {
+	if err := f.s.Ping(t.Context()); err == nil {
 		t.Fatal("ping of a closed store succeeded")
 	}
 }
@@ -146,7 +146,7 @@ func TestBackup(t *testing.T) {
 	f := newFixture(t)
 	f.user(t, 42, "Budi")
 	var buf bytes.Buffer
-	n, err := f.s.Backup(&buf)
+	n, err := f.s.Backup(t.Context(), &buf)
 	if err != nil || n != int64(buf.Len()) || n == 0 {
 		t.Fatalf("backup: %d bytes, %v (buffer %d)", n, err, buf.Len())
 	}
@@ -159,7 +159,7 @@ func TestBackup(t *testing.T) {
 		t.Fatalf("open backup: %v", err)
 	}
 	defer s.Close()
-	if u, err := s.GetUser(42); err != nil || u.FirstName != "Budi" {
+	if u, err := s.GetUser(t.Context(), 42); err != nil || u.FirstName != "Budi" {
 		t.Fatalf("user in backup: %+v, %v", u, err)
 	}
 	if !bytes.Equal(s.VisitorSalt(), f.s.VisitorSalt()) {
@@ -171,47 +171,47 @@ func TestPersistenceAcrossReopen(t *testing.T) {
 	f := newFixture(t)
 	f.seller(t, 10, "Toko Sari")
 	f.user(t, 20, "Budi")
-	if _, err := f.s.UpdateUser(20, func(u *affiliate.User) error { u.Lang = affiliate.LangEN; return nil }); err != nil {
+	if _, err := f.s.UpdateUser(t.Context(), 20, func(u *affiliate.User) error { u.Lang = affiliate.LangEN; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.s.SaveFlow(affiliate.Flow{UserID: 10, Name: "addproduct", Step: "price", Data: map[string]string{"name": "Batik"}}); err != nil {
+	if err := f.s.SaveFlow(t.Context(), affiliate.Flow{UserID: 10, Name: "addproduct", Step: "price", Data: map[string]string{"name": "Batik"}}); err != nil {
 		t.Fatal(err)
 	}
 	p := f.product(t, 10, "Batik", 1000)
 	l := f.join(t, 20, p.ID)
 	f.record(t, click(l, "c1", f.clock.Now(), 1), click(l, "c2", f.clock.Now(), 2))
-	key, err := f.s.APIKey(10)
+	key, err := f.s.APIKey(t.Context(), 10)
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	f.reopen(t)
 
-	if u, err := f.s.GetUser(20); err != nil || u.Lang != affiliate.LangEN || u.Roles() != affiliate.RoleAffiliate {
+	if u, err := f.s.GetUser(t.Context(), 20); err != nil || u.Lang != affiliate.LangEN || u.Roles() != affiliate.RoleAffiliate {
 		t.Fatalf("affiliate after reopen: %+v, %v", u, err)
 	}
-	if u, err := f.s.GetUser(10); err != nil || !u.Roles().Has(affiliate.RoleSeller) || u.ShopName != "Toko Sari" || u.Lang != affiliate.LangID {
+	if u, err := f.s.GetUser(t.Context(), 10); err != nil || !u.Roles().Has(affiliate.RoleSeller) || u.ShopName != "Toko Sari" || u.Lang != affiliate.LangID {
 		t.Fatalf("seller after reopen: %+v, %v", u, err)
 	}
-	if fl, ok, err := f.s.GetFlow(10); err != nil || !ok || fl.Step != "price" || fl.Data["name"] != "Batik" {
+	if fl, ok, err := f.s.GetFlow(t.Context(), 10); err != nil || !ok || fl.Step != "price" || fl.Data["name"] != "Batik" {
 		t.Fatalf("flow after reopen: %+v %v %v", fl, ok, err)
 	}
-	if got, err := f.s.GetProduct(p.ID); err != nil || got.Name != "Batik" || got.Rate != 1000 {
+	if got, err := f.s.GetProduct(t.Context(), p.ID); err != nil || got.Name != "Batik" || got.Rate != 1000 {
 		t.Fatalf("product after reopen: %+v, %v", got, err)
 	}
-	if got, err := f.s.GetLink(l.Code); err != nil || got.AffiliateID != 20 {
+	if got, err := f.s.GetLink(t.Context(), l.Code); err != nil || got.AffiliateID != 20 {
 		t.Fatalf("link after reopen: %+v, %v", got, err)
 	}
-	if again, created, err := f.s.JoinProduct(20, p.ID); err != nil || created || again.Code != l.Code {
+	if again, created, err := f.s.JoinProduct(t.Context(), 20, p.ID); err != nil || created || again.Code != l.Code {
 		t.Fatalf("join after reopen: %+v %v %v", again, created, err)
 	}
-	if c, err := f.s.LinkCounts(l.Code, time.Time{}, time.Time{}); err != nil || c.Clicks != 2 || c.UniqueClicks != 2 {
+	if c, err := f.s.LinkCounts(t.Context(), l.Code, time.Time{}, time.Time{}); err != nil || c.Clicks != 2 || c.UniqueClicks != 2 {
 		t.Fatalf("counts after reopen: %+v, %v", c, err)
 	}
-	if got, err := f.s.APIKey(10); err != nil || got != key {
+	if got, err := f.s.APIKey(t.Context(), 10); err != nil || got != key {
 		t.Fatalf("api key after reopen: %q, %v", got, err)
 	}
-	if id, err := f.s.SellerByAPIKey(key); err != nil || id != 10 {
+	if id, err := f.s.SellerByAPIKey(t.Context(), key); err != nil || id != 10 {
 		t.Fatalf("seller by key after reopen: %d, %v", id, err)
 	}
 	// Product ids keep counting from where they were.
@@ -225,7 +225,7 @@ func TestStats(t *testing.T) {
 	f.seller(t, 10, "Toko")
 	f.user(t, 20, "A")
 	f.user(t, 30, "B")
-	if _, err := f.s.ApplySeller(30, "Warung"); err != nil {
+	if _, err := f.s.ApplySeller(t.Context(), 30, "Warung"); err != nil {
 		t.Fatal(err)
 	}
 	p := f.product(t, 10, "Kopi", 500)
@@ -235,10 +235,10 @@ func TestStats(t *testing.T) {
 	bot := click(l, "", now, 9)
 	bot.Bot = true
 	f.record(t, click(l, "c1", now, 1), click(l, "c2", now, 1), bot)
-	if err := f.s.AddOrphans(3); err != nil {
+	if err := f.s.AddOrphans(t.Context(), 3); err != nil {
 		t.Fatal(err)
 	}
-	got, err := f.s.Stats()
+	got, err := f.s.Stats(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}

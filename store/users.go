@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 
@@ -12,7 +13,7 @@ import (
 // RegisterUser creates the user when missing (taking u as given, CreatedAt/UpdatedAt set) and otherwise
 // refreshes only the chat id and names (language, zone and settings are kept). Returns the stored user
 // and whether it was created.
-func (s *Store) RegisterUser(u affiliate.User) (affiliate.User, bool, error) {
+func (s *Store) RegisterUser(ctx context.Context, u affiliate.User) (affiliate.User, bool, error) {
 	if u.ID <= 0 {
 		return affiliate.User{}, false, affiliate.Errorf(affiliate.EInvalid, "user_id")
 	}
@@ -20,7 +21,7 @@ func (s *Store) RegisterUser(u affiliate.User) (affiliate.User, bool, error) {
 		out     affiliate.User
 		created bool
 	)
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(ctx, func(tx *bolt.Tx) error {
 		now := s.now().UTC()
 		found, err := getJSON(tx.Bucket(bUsers), idKey(u.ID), &out)
 		if err != nil {
@@ -44,9 +45,9 @@ func (s *Store) RegisterUser(u affiliate.User) (affiliate.User, bool, error) {
 }
 
 // GetUser returns a user or affiliate.ErrUserNotFound.
-func (s *Store) GetUser(id int64) (affiliate.User, error) {
+func (s *Store) GetUser(ctx context.Context, id int64) (affiliate.User, error) {
 	var u affiliate.User
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(ctx, func(tx *bolt.Tx) error {
 		var err error
 		u, err = getUser(tx, id)
 		return err
@@ -59,9 +60,9 @@ func (s *Store) GetUser(id int64) (affiliate.User, error) {
 
 // UpdateUser reads, changes with fn and writes a user in one transaction; an error from fn aborts.
 // The id and creation time cannot be changed by fn.
-func (s *Store) UpdateUser(id int64, fn func(*affiliate.User) error) (affiliate.User, error) {
+func (s *Store) UpdateUser(ctx context.Context, id int64, fn func(*affiliate.User) error) (affiliate.User, error) {
 	var u affiliate.User
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(ctx, func(tx *bolt.Tx) error {
 		var err error
 		if u, err = getUser(tx, id); err != nil {
 			return err
@@ -81,8 +82,8 @@ func (s *Store) UpdateUser(id int64, fn func(*affiliate.User) error) (affiliate.
 
 // ForEachUser calls fn for every user in id order until fn returns false. fn runs inside a read
 // transaction: it must not call the store's writing methods.
-func (s *Store) ForEachUser(fn func(affiliate.User) bool) error {
-	err := s.db.View(func(tx *bolt.Tx) error {
+func (s *Store) ForEachUser(ctx context.Context, fn func(affiliate.User) bool) error {
+	err := s.view(ctx, func(tx *bolt.Tx) error {
 		return tx.Bucket(bUsers).ForEach(func(k, v []byte) error {
 			var u affiliate.User
 			if err := json.Unmarshal(v, &u); err != nil {
@@ -103,8 +104,8 @@ func (s *Store) ForEachUser(fn func(affiliate.User) bool) error {
 // DeleteUserData erases a user's personal data: the user record, flow, application and feedback texts,
 // and a seller's API key. Links, clicks and aggregates stay (sellers' books) but are no longer tied to a
 // name. Deleting a user that is not there is not an error.
-func (s *Store) DeleteUserData(id int64) error {
-	err := s.db.Update(func(tx *bolt.Tx) error {
+func (s *Store) DeleteUserData(ctx context.Context, id int64) error {
+	err := s.update(ctx, func(tx *bolt.Tx) error {
 		k := idKey(id)
 		if err := deleteSeller(tx, id); err != nil {
 			return err

@@ -52,7 +52,7 @@ func (s *Server) authenticate(r *http.Request, allowAdmin bool) (caller, error) 
 	if allowAdmin && s.isAdminToken(token) {
 		return caller{admin: true}, nil
 	}
-	id, err := s.store.SellerByAPIKey(token)
+	id, err := s.store.SellerByAPIKey(r.Context(), token)
 	if err != nil {
 		if affiliate.ErrorCode(err) == affiliate.ENotFound {
 			return caller{}, errUnauthorized
@@ -92,7 +92,7 @@ func (s *Server) handleLinkStats(w http.ResponseWriter, r *http.Request) {
 		writeError(w, s.log, affiliate.ErrLinkNotFound)
 		return
 	}
-	l, err := s.store.GetLink(code)
+	l, err := s.store.GetLink(r.Context(), code)
 	if err != nil {
 		writeError(w, s.log, err)
 		return
@@ -101,7 +101,7 @@ func (s *Server) handleLinkStats(w http.ResponseWriter, r *http.Request) {
 		writeError(w, s.log, affiliate.ErrLinkNotFound)
 		return
 	}
-	counts, err := s.store.LinkCounts(code, time.Time{}, time.Time{})
+	counts, err := s.store.LinkCounts(r.Context(), code, time.Time{}, time.Time{})
 	if err != nil {
 		writeError(w, s.log, err)
 		return
@@ -151,7 +151,7 @@ func (s *Server) handleAffiliateReport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	loc := s.cfg.DefaultLocation
-	if u, err := s.store.GetUser(c.sellerID); err == nil {
+	if u, err := s.store.GetUser(r.Context(), c.sellerID); err == nil {
 		loc = u.Location(loc)
 	}
 	from, to, err := reportPeriod(r.URL.Query().Get("from"), r.URL.Query().Get("to"), s.now(), loc)
@@ -159,7 +159,7 @@ func (s *Server) handleAffiliateReport(w http.ResponseWriter, r *http.Request) {
 		writeError(w, s.log, err)
 		return
 	}
-	rows, err := s.store.AffiliateReport(c.sellerID, 0, from, to.AddDate(0, 0, 1))
+	rows, err := s.store.AffiliateReport(r.Context(), c.sellerID, 0, from, to.AddDate(0, 0, 1))
 	if err != nil {
 		writeError(w, s.log, err)
 		return
@@ -184,7 +184,7 @@ func (s *Server) handleAffiliateReport(w http.ResponseWriter, r *http.Request) {
 		if rr.ProductName == "" {
 			name, ok := names[rr.ProductID]
 			if !ok {
-				if p, err := s.store.GetProduct(rr.ProductID); err == nil {
+				if p, err := s.store.GetProduct(r.Context(), rr.ProductID); err == nil {
 					name = p.Name
 				}
 				names[rr.ProductID] = name
@@ -193,7 +193,7 @@ func (s *Server) handleAffiliateReport(w http.ResponseWriter, r *http.Request) {
 		}
 		if rr.AffiliateName == "" {
 			// A user who erased their data is gone from the store and stays unnamed.
-			if u, err := s.store.GetUser(rr.AffiliateID); err == nil {
+			if u, err := s.store.GetUser(r.Context(), rr.AffiliateID); err == nil {
 				rr.AffiliateName = u.DisplayName()
 			}
 		}
@@ -253,7 +253,7 @@ func (s *Server) handleBackup(w http.ResponseWriter, r *http.Request) {
 		h.Set("Content-Disposition", `attachment; filename="`+name+`"`)
 		h.Set("Cache-Control", "no-store")
 	}}
-	n, err := s.store.Backup(cw)
+	n, err := s.store.Backup(r.Context(), cw)
 	if err != nil {
 		if cw.n == 0 {
 			writeError(w, s.log, err)

@@ -1,6 +1,7 @@
 package track
 
 import (
+	"context"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -173,11 +174,11 @@ func (b *clickBuffer) flushQueue(spare []affiliate.Click) []affiliate.Click {
 // twice is logged and lost.
 func (b *clickBuffer) flush(batch []affiliate.Click) {
 	start := time.Now()
-	_, err := b.store.RecordClicks(batch)
+	_, err := b.store.RecordClicks(writeCtx, batch)
 	if err != nil {
 		b.log.Warn().Err(err).Int("clicks", len(batch)).Msg("record clicks failed, retrying")
 		time.Sleep(b.interval / 2)
-		_, err = b.store.RecordClicks(batch)
+		_, err = b.store.RecordClicks(writeCtx, batch)
 	}
 	b.m.flushSeconds.Observe(time.Since(start).Seconds())
 	b.m.batchSize.Observe(float64(len(batch)))
@@ -194,9 +195,13 @@ func (b *clickBuffer) flushOrphans() {
 	if n == 0 {
 		return
 	}
-	if err := b.store.AddOrphans(n); err != nil {
-		if err = b.store.AddOrphans(n); err != nil {
+	if err := b.store.AddOrphans(writeCtx, n); err != nil {
+		if err = b.store.AddOrphans(writeCtx, n); err != nil {
 			b.log.Error().Err(err).Int64("orphans", n).Msg("add orphans failed twice")
 		}
 	}
 }
+
+// writeCtx is the context of the click writer's store calls. It is never cancelled: the writer must
+// still write every acknowledged click while the server shuts down; the shutdown budget bounds it instead.
+var writeCtx = context.Background()

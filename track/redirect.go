@@ -35,7 +35,7 @@ func (s *Server) handleRedirect(w http.ResponseWriter, r *http.Request) {
 		s.orphan(w)
 		return
 	}
-	t, err := s.store.Target(code)
+	t, err := s.store.Target(r.Context(), code)
 	if err != nil {
 		if affiliate.ErrorCode(err) == affiliate.ENotFound {
 			s.orphan(w)

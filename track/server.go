@@ -25,26 +25,26 @@ import (
 // ClickStore is what the redirect path needs: link targets, batched click writes, orphan counts and the
 // salt for visitor hashes.
 type ClickStore interface {
-	Target(code string) (affiliate.Target, error)
-	RecordClicks(clicks []affiliate.Click) ([]affiliate.Click, error)
-	AddOrphans(n int64) error
+	Target(ctx context.Context, code string) (affiliate.Target, error)
+	RecordClicks(ctx context.Context, clicks []affiliate.Click) ([]affiliate.Click, error)
+	AddOrphans(ctx context.Context, n int64) error
 	VisitorSalt() []byte
 }
 
 // ReportStore is what the seller APIs read.
 type ReportStore interface {
-	SellerByAPIKey(key string) (int64, error)
-	GetLink(code string) (affiliate.Link, error)
-	GetProduct(id uint64) (affiliate.Product, error)
-	GetUser(id int64) (affiliate.User, error)
-	LinkCounts(code string, from, to time.Time) (affiliate.Counts, error)
-	AffiliateReport(sellerID int64, productID uint64, from, to time.Time) ([]affiliate.ReportRow, error)
+	SellerByAPIKey(ctx context.Context, key string) (int64, error)
+	GetLink(ctx context.Context, code string) (affiliate.Link, error)
+	GetProduct(ctx context.Context, id uint64) (affiliate.Product, error)
+	GetUser(ctx context.Context, id int64) (affiliate.User, error)
+	LinkCounts(ctx context.Context, code string, from, to time.Time) (affiliate.Counts, error)
+	AffiliateReport(ctx context.Context, sellerID int64, productID uint64, from, to time.Time) ([]affiliate.ReportRow, error)
 }
 
 // AdminStore is what readiness and the admin routes need.
 type AdminStore interface {
-	Ping() error
-	Backup(w io.Writer) (int64, error)
+	Ping(ctx context.Context) error
+	Backup(ctx context.Context, w io.Writer) (int64, error)
 }
 
 // Store is everything the server uses; *store.Store satisfies it.
@@ -273,7 +273,7 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if err := s.store.Ping(); err != nil {
+	if err := s.store.Ping(r.Context()); err != nil {
 		s.log.Warn().Err(err).Msg("store not ready")
 		writeError(w, s.log, errNotReady)
 		return

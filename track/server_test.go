@@ -61,38 +61,38 @@ func newFixture(t testing.TB, mutate func(*Config)) *fixture {
 	t.Cleanup(func() { _ = st.Close() })
 	f := &fixture{st: st, now: now, reg: prometheus.NewRegistry()}
 	for _, id := range []int64{sellerA, sellerB, affX, affY} {
-		if _, _, err := st.RegisterUser(affiliate.User{ID: id, ChatID: id, FirstName: fmt.Sprintf("User%d", id), Lang: affiliate.LangID, TimeZone: "Asia/Jakarta"}); err != nil {
+		if _, _, err := st.RegisterUser(t.Context(), affiliate.User{ID: id, ChatID: id, FirstName: fmt.Sprintf("User%d", id), Lang: affiliate.LangID, TimeZone: "Asia/Jakarta"}); err != nil {
 			t.Fatalf("register: %v", err)
 		}
 	}
 	for _, id := range []int64{sellerA, sellerB} {
-		if _, err := st.ApplySeller(id, fmt.Sprintf("Shop%d", id)); err != nil {
+		if _, err := st.ApplySeller(t.Context(), id, fmt.Sprintf("Shop%d", id)); err != nil {
 			t.Fatalf("apply: %v", err)
 		}
-		if _, _, err := st.DecideApplication(id, true, 1); err != nil {
+		if _, _, err := st.DecideApplication(t.Context(), id, true, 1); err != nil {
 			t.Fatalf("approve: %v", err)
 		}
 	}
-	f.prodA, err = st.CreateProduct(affiliate.Product{SellerID: sellerA, Name: "Batik", Price: 150000, Rate: 1000, URL: "https://shop.example.com/p/batik?ref=abc&x=1"})
+	f.prodA, err = st.CreateProduct(t.Context(), affiliate.Product{SellerID: sellerA, Name: "Batik", Price: 150000, Rate: 1000, URL: "https://shop.example.com/p/batik?ref=abc&x=1"})
 	if err != nil {
 		t.Fatalf("product: %v", err)
 	}
-	prodB, err := st.CreateProduct(affiliate.Product{SellerID: sellerB, Name: "Kopi", Price: 50000, Rate: 500, URL: "https://kopi.example.com/item"})
+	prodB, err := st.CreateProduct(t.Context(), affiliate.Product{SellerID: sellerB, Name: "Kopi", Price: 50000, Rate: 500, URL: "https://kopi.example.com/item"})
 	if err != nil {
 		t.Fatalf("product: %v", err)
 	}
 	join := func(aff int64, p uint64) affiliate.Link {
-		l, _, err := st.JoinProduct(aff, p)
+		l, _, err := st.JoinProduct(t.Context(), aff, p)
 		if err != nil {
 			t.Fatalf("join: %v", err)
 		}
 		return l
 	}
 	f.linkAX, f.linkAY, f.linkBX = join(affX, f.prodA.ID), join(affY, f.prodA.ID), join(affX, prodB.ID)
-	if f.keyA, err = st.APIKey(sellerA); err != nil {
+	if f.keyA, err = st.APIKey(t.Context(), sellerA); err != nil {
 		t.Fatalf("api key: %v", err)
 	}
-	if f.keyB, err = st.APIKey(sellerB); err != nil {
+	if f.keyB, err = st.APIKey(t.Context(), sellerB); err != nil {
 		t.Fatalf("api key: %v", err)
 	}
 
@@ -180,7 +180,7 @@ func (f *fixture) waitRecorded(t testing.TB, n int64) {
 
 func (f *fixture) counts(t testing.TB, code string) affiliate.Counts {
 	t.Helper()
-	c, err := f.st.LinkCounts(code, time.Time{}, time.Time{})
+	c, err := f.st.LinkCounts(t.Context(), code, time.Time{}, time.Time{})
 	if err != nil {
 		t.Fatalf("link counts: %v", err)
 	}
@@ -243,7 +243,7 @@ func TestRedirectStoresClickID(t *testing.T) {
 		t.Fatalf("click id %q does not start with the click's time", id)
 	}
 	f.waitRecorded(t, 1)
-	c, err := f.st.GetClick(id)
+	c, err := f.st.GetClick(t.Context(), id)
 	if err != nil {
 		t.Fatalf("get click %q: %v", id, err)
 	}
@@ -274,7 +274,7 @@ func TestRedirectNotFound(t *testing.T) {
 		}
 	}
 	f.shutdown(t)
-	st, err := f.st.Stats()
+	st, err := f.st.Stats(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -485,16 +485,16 @@ func TestSellerAPIs(t *testing.T) {
 
 func TestSellerWithoutProducts(t *testing.T) {
 	f := newFixture(t, nil)
-	if _, _, err := f.st.RegisterUser(affiliate.User{ID: 1003, FirstName: "C"}); err != nil {
+	if _, _, err := f.st.RegisterUser(t.Context(), affiliate.User{ID: 1003, FirstName: "C"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.st.ApplySeller(1003, "ShopC"); err != nil {
+	if _, err := f.st.ApplySeller(t.Context(), 1003, "ShopC"); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := f.st.DecideApplication(1003, true, 1); err != nil {
+	if _, _, err := f.st.DecideApplication(t.Context(), 1003, true, 1); err != nil {
 		t.Fatal(err)
 	}
-	key, err := f.st.APIKey(1003)
+	key, err := f.st.APIKey(t.Context(), 1003)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -597,7 +597,7 @@ func TestBackup(t *testing.T) {
 			t.Fatalf("open backup: %v", err)
 		}
 		defer cp.Close()
-		if _, err := cp.GetLink(f.linkAX.Code); err != nil {
+		if _, err := cp.GetLink(t.Context(), f.linkAX.Code); err != nil {
 			t.Fatalf("backup lacks the link: %v", err)
 		}
 	})

@@ -1,6 +1,7 @@
 package track
 
 import (
+	"context"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -320,10 +321,12 @@ type batchStore struct {
 	clicks  []affiliate.Click
 }
 
-func (s *batchStore) Target(string) (affiliate.Target, error) { return affiliate.Target{}, nil }
-func (s *batchStore) AddOrphans(int64) error                  { return nil }
+func (s *batchStore) Target(context.Context, string) (affiliate.Target, error) {
+	return affiliate.Target{}, nil
+}
+func (s *batchStore) AddOrphans(context.Context, int64) error { return nil }
 func (s *batchStore) VisitorSalt() []byte                     { return nil }
-func (s *batchStore) RecordClicks(c []affiliate.Click) ([]affiliate.Click, error) {
+func (s *batchStore) RecordClicks(_ context.Context, c []affiliate.Click) ([]affiliate.Click, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.batches = append(s.batches, len(c))

@@ -113,7 +113,7 @@ type discardingStore struct {
 	n atomic.Int64
 }
 
-func (d *discardingStore) RecordClicks(c []affiliate.Click) ([]affiliate.Click, error) {
+func (d *discardingStore) RecordClicks(_ context.Context, c []affiliate.Click) ([]affiliate.Click, error) {
 	d.n.Add(int64(len(c)))
 	return c, nil
 }
@@ -154,7 +154,7 @@ func runTracked(ctx context.Context, addr string, discard bool) error {
 	if err := srv.Shutdown(sctx); err != nil {
 		return err
 	}
-	counts, err := st.LinkCounts(code, time.Time{}, time.Time{})
+	counts, err := st.LinkCounts(ctx, code, time.Time{}, time.Time{})
 	if err != nil {
 		return err
 	}
@@ -173,24 +173,24 @@ func runTracked(ctx context.Context, addr string, discard bool) error {
 
 // setup creates a seller with one product and an affiliate's link to it, and returns the link code.
 func setup(st *store.Store) (string, error) {
-	if _, _, err := st.RegisterUser(affiliate.User{ID: 1, FirstName: "Seller", TimeZone: "Asia/Jakarta"}); err != nil {
+	if _, _, err := st.RegisterUser(context.Background(), affiliate.User{ID: 1, FirstName: "Seller", TimeZone: "Asia/Jakarta"}); err != nil {
 		return "", err
 	}
-	if _, _, err := st.RegisterUser(affiliate.User{ID: 2, FirstName: "Affiliate", TimeZone: "Asia/Jakarta"}); err != nil {
+	if _, _, err := st.RegisterUser(context.Background(), affiliate.User{ID: 2, FirstName: "Affiliate", TimeZone: "Asia/Jakarta"}); err != nil {
 		return "", err
 	}
-	if _, err := st.ApplySeller(1, "Bench Shop"); err != nil {
+	if _, err := st.ApplySeller(context.Background(), 1, "Bench Shop"); err != nil {
 		return "", err
 	}
-	if _, _, err := st.DecideApplication(1, true, 1); err != nil {
+	if _, _, err := st.DecideApplication(context.Background(), 1, true, 1); err != nil {
 		return "", err
 	}
-	p, err := st.CreateProduct(affiliate.Product{SellerID: 1, Name: "Batik", Price: 150000, Rate: 1000,
+	p, err := st.CreateProduct(context.Background(), affiliate.Product{SellerID: 1, Name: "Batik", Price: 150000, Rate: 1000,
 		URL: "https://shop.example.com/p/batik?ref=abc&x=1"})
 	if err != nil {
 		return "", err
 	}
-	l, _, err := st.JoinProduct(2, p.ID)
+	l, _, err := st.JoinProduct(context.Background(), 2, p.ID)
 	if err != nil {
 		return "", err
 	}

@@ -106,7 +106,7 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger, opt Options) (_ 
 
 	a.sched = scheduler.New(cfg.TimeZone, log, a.reg)
 	if err := a.sched.Add("prune_visitors", "@every 1h", time.Minute, func(ctx context.Context) error {
-		n, err := a.store.PruneVisitors(opt.Now().Add(-affiliate.UniqueWindow))
+		n, err := a.store.PruneVisitors(ctx, opt.Now().Add(-affiliate.UniqueWindow))
 		zerolog.Ctx(ctx).Debug().Int("pruned", n).Msg("visitor marks pruned")
 		return err
 	}); err != nil {

@@ -93,7 +93,7 @@ func benchRegister(b *testing.B, sb *sandbox) []tgfake.User {
 	}
 	var ids []uint64
 	for i := range benchProducts {
-		p, err := sb.app.store.CreateProduct(affiliate.Product{SellerID: 1, Name: fmt.Sprintf("Produk %d", i),
+		p, err := sb.app.store.CreateProduct(b.Context(), affiliate.Product{SellerID: 1, Name: fmt.Sprintf("Produk %d", i),
 			Description: "Barang untuk uji beban", Price: affiliate.Rupiah(10_000 + i*1_000),
 			Rate: affiliate.BasisPoints(500 + i*10), URL: fmt.Sprintf("https://shop.example/p/%d", i)})
 		if err != nil {
@@ -103,7 +103,7 @@ func benchRegister(b *testing.B, sb *sandbox) []tgfake.User {
 	}
 	for i, u := range users {
 		for j := range benchLinks {
-			if _, _, err := sb.app.store.JoinProduct(u.ID, ids[(i+j)%len(ids)]); err != nil {
+			if _, _, err := sb.app.store.JoinProduct(b.Context(), u.ID, ids[(i+j)%len(ids)]); err != nil {
 				b.Fatal(err)
 			}
 		}

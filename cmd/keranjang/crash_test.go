@@ -95,11 +95,11 @@ func TestKillNineLosesAtMostOneFlush(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the database must open cleanly after kill -9: %v", err)
 	}
-	c, err := st.LinkCounts(code, time.Time{}, time.Time{})
+	c, err := st.LinkCounts(t.Context(), code, time.Time{}, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	agg, err := st.LinkCounts(code, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+	agg, err := st.LinkCounts(t.Context(), code, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,15 +139,15 @@ func seedLink(t *testing.T, path string) string {
 	}
 	defer st.Close()
 	for _, u := range []affiliate.User{{ID: 10, FirstName: "Seller", Seller: true, ShopName: "Toko"}, {ID: 20, FirstName: "Aff"}} {
-		if _, _, err := st.RegisterUser(u); err != nil {
+		if _, _, err := st.RegisterUser(t.Context(), u); err != nil {
 			t.Fatal(err)
 		}
 	}
-	p, err := st.CreateProduct(affiliate.Product{SellerID: 10, Name: "Kaos", Price: 100000, Rate: 1000, URL: "https://tokoku.id/kaos"})
+	p, err := st.CreateProduct(t.Context(), affiliate.Product{SellerID: 10, Name: "Kaos", Price: 100000, Rate: 1000, URL: "https://tokoku.id/kaos"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, _, err := st.JoinProduct(20, p.ID)
+	l, _, err := st.JoinProduct(t.Context(), 20, p.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -319,7 +319,7 @@ func TestE2EFoundation(t *testing.T) {
 		member("kicked")
 		e.waitHandled(t, handled+1)
 		e.withStoppedApp(t, func(st *store.Store) {
-			got, err := st.GetUser(u.ID)
+			got, err := st.GetUser(t.Context(), u.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -1166,7 +1166,7 @@ func TestE2EShutdownWhileBusy(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			counts, err := st.LinkCounts(code, time.Time{}, time.Time{})
+			counts, err := st.LinkCounts(t.Context(), code, time.Time{}, time.Time{})
 			st.Close()
 			if err != nil || counts.Clicks != 5 {
 				t.Errorf("after shutdown the link has %+v (%v), want 5 clicks", counts, err)
