@@ -26,7 +26,7 @@ type CatalogueStore interface {
 	AffiliateLinks(ctx context.Context, affiliateID int64) ([]affiliate.Link, error)
 	ProductLinks(ctx context.Context, productID uint64) ([]affiliate.Link, error)
 	UpdateLink(ctx context.Context, code string, fn func(*affiliate.Link) error) (affiliate.Link, error)
-	ForEachLink(ctx context.Context, fn func(affiliate.Link) bool) error
+	ListLinks(ctx context.Context, after string, limit int) ([]affiliate.Link, error)
 	LinkCounts(ctx context.Context, code string, from, to time.Time) (affiliate.Counts, error)
 	AffiliateReport(ctx context.Context, sellerID int64, productID uint64, from, to time.Time) ([]affiliate.ReportRow, error)
 	APIKey(ctx context.Context, sellerID int64) (string, error)

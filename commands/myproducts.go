@@ -504,14 +504,20 @@ const ReminderLead = 48 * time.Hour
 func (h *Handler) RemindRateCuts(ctx context.Context) error {
 	now := h.cfg.Now()
 	var due []affiliate.Link
-	err := h.store.ForEachLink(ctx, func(l affiliate.Link) bool {
-		if l.KeptRate > 0 && !l.Reminded && now.Before(l.KeptUntil) && !now.Before(l.KeptUntil.Add(-ReminderLead)) {
-			due = append(due, l)
+	for after := ""; ; {
+		page, err := h.store.ListLinks(ctx, after, 1000)
+		if err != nil {
+			return err
 		}
-		return true
-	})
-	if err != nil {
-		return err
+		if len(page) == 0 {
+			break
+		}
+		for _, l := range page {
+			if l.KeptRate > 0 && !l.Reminded && now.Before(l.KeptUntil) && !now.Before(l.KeptUntil.Add(-ReminderLead)) {
+				due = append(due, l)
+			}
+		}
+		after = page[len(page)-1].Code
 	}
 	for _, l := range due {
 		if ctx.Err() != nil {

@@ -446,6 +446,40 @@ func (s *Store) PruneVisitors(ctx context.Context, before time.Time) (int, error
 	return n, nil
 }
 
+// pruneChunk is how many raw clicks one PruneClicks transaction deletes, so that pruning a large backlog
+// never holds the single writer for long: the click writer's batches get their turn between chunks.
+const pruneChunk = 5000
+
+// PruneClicks deletes the raw clicks logged before before and returns how many went. Hourly aggregates,
+// totals and counters are kept, so every report stays the same; only attribution of an order to a click
+// id older than before becomes impossible, so callers pass a time older than the attribution window.
+// Click ids begin with their time, so the old clicks are a prefix of the log and are deleted in chunks.
+func (s *Store) PruneClicks(ctx context.Context, before time.Time) (int, error) {
+	var limit [affiliate.ClickIDTimeLen]byte
+	affiliate.PutClickTime(limit[:], before)
+	total := 0
+	for {
+		n := 0
+		err := s.update(ctx, func(tx *bolt.Tx) error {
+			c := tx.Bucket(bClicks).Cursor()
+			for k, _ := c.First(); k != nil && n < pruneChunk && bytes.Compare(k[:min(len(k), len(limit))], limit[:]) < 0; k, _ = c.First() {
+				if err := c.Delete(); err != nil {
+					return err
+				}
+				n++
+			}
+			return nil
+		})
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("prune clicks: %w", err)
+		}
+		if n < pruneChunk {
+			return total, nil
+		}
+	}
+}
+
 // AddOrphans counts visits to unknown codes.
 func (s *Store) AddOrphans(ctx context.Context, n int64) error {
 	if n <= 0 {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -374,5 +375,44 @@ func TestRecordClicksMatchesModel(t *testing.T) {
 	}
 	if st, err := f.s.Stats(t.Context()); err != nil || st.Clicks != nClicks {
 		t.Fatalf("stats %+v %v, want %d clicks", st, err, nClicks)
+	}
+}
+
+func TestPruneClicksKeepsAggregates(t *testing.T) {
+	f := newFixture(t)
+	f.seller(t, 10, "Shop")
+	p := f.product(t, 10, "Batik", 1000)
+	f.user(t, 20, "A")
+	l := f.join(t, 20, p.ID)
+	base := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	var clicks []affiliate.Click
+	for i := range 12 {
+		at := base.Add(time.Duration(i) * time.Hour)
+		id := make([]byte, affiliate.ClickIDLen)
+		affiliate.PutClickTime(id, at)
+		copy(id[affiliate.ClickIDTimeLen:], fmt.Sprintf("%09d", i))
+		clicks = append(clicks, click(l, string(id), at, uint64(i)))
+	}
+	f.record(t, clicks...)
+	before, err := f.s.LinkCounts(t.Context(), l.Code, time.Time{}, time.Time{})
+	if err != nil || before.Clicks != 12 {
+		t.Fatalf("counts before: %+v %v", before, err)
+	}
+	n, err := f.s.PruneClicks(t.Context(), base.Add(5*time.Hour))
+	if err != nil || n != 5 {
+		t.Fatalf("pruned %d, %v; want 5", n, err)
+	}
+	if _, err := f.s.GetClick(t.Context(), clicks[4].ID); !errors.Is(err, affiliate.ErrClickNotFound) {
+		t.Fatalf("click before the limit still there: %v", err)
+	}
+	if _, err := f.s.GetClick(t.Context(), clicks[5].ID); err != nil {
+		t.Fatalf("click at the limit pruned: %v", err)
+	}
+	after, err := f.s.LinkCounts(t.Context(), l.Code, time.Time{}, time.Time{})
+	if err != nil || after != before {
+		t.Fatalf("counts changed by pruning: %+v → %+v (%v)", before, after, err)
+	}
+	if n, err := f.s.PruneClicks(t.Context(), base.Add(5*time.Hour)); err != nil || n != 0 {
+		t.Fatalf("second prune: %d %v", n, err)
 	}
 }

@@ -121,26 +121,32 @@ func (s *Store) UpdateLink(ctx context.Context, code string, fn func(*affiliate.
 	return l, nil
 }
 
-// ForEachLink calls fn for every link in code order until fn returns false. fn runs inside a read
-// transaction: it must not call the store's writing methods.
-func (s *Store) ForEachLink(ctx context.Context, fn func(affiliate.Link) bool) error {
+// ListLinks returns up to limit links whose code sorts after after ("" starts at the first), in code
+// order: a keyset page, so a caller walks every link with short reads and may write between pages.
+func (s *Store) ListLinks(ctx context.Context, after string, limit int) ([]affiliate.Link, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	var out []affiliate.Link
 	err := s.view(ctx, func(tx *bolt.Tx) error {
 		c := tx.Bucket(bLinks).Cursor()
-		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		k, _ := c.Seek([]byte(after))
+		if k != nil && string(k) == after {
+			k, _ = c.Next()
+		}
+		for ; k != nil && len(out) < limit; k, _ = c.Next() {
 			l, err := getLink(tx, string(k))
 			if err != nil {
 				return err
 			}
-			if !fn(l) {
-				return nil
-			}
+			out = append(out, l)
 		}
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("for each link: %w", err)
+		return nil, fmt.Errorf("list links: %w", err)
 	}
-	return nil
+	return out, nil
 }
 
 // AffiliateLinks lists an affiliate's links, oldest first.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -265,9 +266,22 @@ func TestLinkListsAndUpdate(t *testing.T) {
 	if err != nil || !l.Reminded || l.AffiliateID != 20 {
 		t.Fatalf("update link: %+v %v", l, err)
 	}
-	n := 0
-	if err := f.s.ForEachLink(t.Context(), func(affiliate.Link) bool { n++; return true }); err != nil || n != 3 {
-		t.Fatalf("for each link: %d %v", n, err)
+	var codes []string
+	for after := ""; ; {
+		page, err := f.s.ListLinks(t.Context(), after, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		for _, l := range page {
+			codes = append(codes, l.Code)
+		}
+		after = page[len(page)-1].Code
+	}
+	if len(codes) != 3 || !slices.IsSorted(codes) {
+		t.Fatalf("list links in pages of 2: %v", codes)
 	}
 }
 

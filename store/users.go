@@ -80,25 +80,29 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, fn func(*affiliate.Use
 	return u, nil
 }
 
-// ForEachUser calls fn for every user in id order until fn returns false. fn runs inside a read
-// transaction: it must not call the store's writing methods.
-func (s *Store) ForEachUser(ctx context.Context, fn func(affiliate.User) bool) error {
+// ListUsers returns up to limit users whose id is greater than after (0 starts at the first), in id
+// order: a keyset page, so a caller walks every user with short reads and may write between pages.
+func (s *Store) ListUsers(ctx context.Context, after int64, limit int) ([]affiliate.User, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	var out []affiliate.User
 	err := s.view(ctx, func(tx *bolt.Tx) error {
-		return tx.Bucket(bUsers).ForEach(func(k, v []byte) error {
+		c := tx.Bucket(bUsers).Cursor()
+		k, v := c.Seek(idKey(after + 1))
+		for ; k != nil && len(out) < limit; k, v = c.Next() {
 			var u affiliate.User
 			if err := json.Unmarshal(v, &u); err != nil {
 				return fmt.Errorf("decode user %x: %w", k, err)
 			}
-			if !fn(u) {
-				return errStop
-			}
-			return nil
-		})
+			out = append(out, u)
+		}
+		return nil
 	})
-	if err != nil && err != errStop {
-		return fmt.Errorf("for each user: %w", err)
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
 	}
-	return nil
+	return out, nil
 }
 
 // DeleteUserData erases a user's personal data: the user record, flow, application and feedback texts,

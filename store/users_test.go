@@ -40,7 +40,7 @@ func TestRegisterUser(t *testing.T) {
 	}
 }
 
-func TestGetUpdateForEachUser(t *testing.T) {
+func TestGetUpdateListUsers(t *testing.T) {
 	f := newFixture(t)
 	for _, id := range []int64{300, 2, 1000000000000} {
 		f.user(t, id, "U")
@@ -62,16 +62,21 @@ func TestGetUpdateForEachUser(t *testing.T) {
 	}
 
 	var ids []int64
-	if err := f.s.ForEachUser(t.Context(), func(u affiliate.User) bool { ids = append(ids, u.ID); return true }); err != nil {
-		t.Fatal(err)
+	for after := int64(0); ; {
+		page, err := f.s.ListUsers(t.Context(), after, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		for _, u := range page {
+			ids = append(ids, u.ID)
+		}
+		after = page[len(page)-1].ID
 	}
 	if len(ids) != 3 || ids[0] != 2 || ids[1] != 300 || ids[2] != 1000000000000 {
 		t.Fatalf("order %v", ids)
-	}
-	ids = nil
-	_ = f.s.ForEachUser(t.Context(), func(u affiliate.User) bool { ids = append(ids, u.ID); return false })
-	if len(ids) != 1 {
-		t.Fatalf("did not stop: %v", ids)
 	}
 }
 
