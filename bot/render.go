@@ -81,8 +81,29 @@ func (m Message) validate() error {
 	return m.Keyboard.validate()
 }
 
+// UploadKind is how Telegram shows an upload.
+type UploadKind int
+
+// The kinds of upload. The zero value is none of them, so an Upload must say what it is.
+const (
+	UploadDocument UploadKind = iota + 1 // a file to download (sendDocument)
+	UploadPhoto                          // a picture shown inline (sendPhoto)
+)
+
+// String names the kind for errors.
+func (k UploadKind) String() string {
+	switch k {
+	case UploadDocument:
+		return "document"
+	case UploadPhoto:
+		return "photo"
+	}
+	return fmt.Sprintf("upload kind %d", int(k))
+}
+
 // Upload is a file the bot sends: a document or a photo, as bytes or as a Telegram file_id.
 type Upload struct {
+	Kind     UploadKind
 	FileID   string
 	Name     string
 	Data     []byte
@@ -91,6 +112,9 @@ type Upload struct {
 }
 
 func (u Upload) validate() error {
+	if u.Kind != UploadDocument && u.Kind != UploadPhoto {
+		return fmt.Errorf("%w: %s", ErrBadMessage, u.Kind)
+	}
 	if u.FileID == "" && len(u.Data) == 0 {
 		return fmt.Errorf("%w: empty upload", ErrBadMessage)
 	}
