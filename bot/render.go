@@ -8,8 +8,8 @@ import (
 
 // Limits Telegram enforces on what the bot sends.
 const (
-	MaxTextLen         = 4096 // UTF-16 units of a message text
-	MaxCaptionLen      = 1024 // UTF-16 units of a caption
+	MaxTextLen         = 4096 // UTF-16 units of a message text, as TextLen counts them
+	MaxCaptionLen      = 1024 // UTF-16 units of a caption, as TextLen counts them
 	MaxCallbackDataLen = 64   // bytes of callback_data
 )
 
@@ -75,7 +75,7 @@ type Message struct {
 }
 
 func (m Message) validate() error {
-	if n := UTF16Len(m.Text); n == 0 || n > MaxTextLen {
+	if n := TextLen(m.Text); n == 0 || n > MaxTextLen {
 		return fmt.Errorf("%w: text of %d units", ErrBadMessage, n)
 	}
 	return m.Keyboard.validate()
@@ -118,8 +118,8 @@ func (u Upload) validate() error {
 	if u.FileID == "" && len(u.Data) == 0 {
 		return fmt.Errorf("%w: empty upload", ErrBadMessage)
 	}
-	if UTF16Len(u.Caption) > MaxCaptionLen {
-		return fmt.Errorf("%w: caption too long", ErrBadMessage)
+	if n := TextLen(u.Caption); n > MaxCaptionLen {
+		return fmt.Errorf("%w: caption of %d units", ErrBadMessage, n)
 	}
 	return u.Keyboard.validate()
 }

@@ -500,7 +500,7 @@ func checkContent(req *request) *apiError {
 		if aerr != nil {
 			return aerr
 		}
-		text = strings.TrimSpace(text)
+		text = trimText(text)
 		if text == "" {
 			return badRequest("message text is empty")
 		}
@@ -513,7 +513,7 @@ func checkContent(req *request) *apiError {
 		if aerr != nil {
 			return aerr
 		}
-		if n := utf16Len(strings.TrimSpace(text)); n > 1024 {
+		if n := utf16Len(trimText(text)); n > 1024 {
 			return badRequest("message caption is too long (%d UTF-16 units, at most 1024)", n)
 		}
 	}
