@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"time"
@@ -11,8 +12,12 @@ import (
 	tgmodels "github.com/go-telegram/bot/models"
 )
 
+// maxWebhookBody is the largest webhook body taken, with or without a Content-Length.
+const maxWebhookBody = 1 << 20
+
 // WebhookHandler receives updates in webhook mode. A request without the right secret header gets 401;
-// a malformed body 400; an update that cannot be queued (shutting down) 503 so Telegram retries it.
+// a body over maxWebhookBody 413; a malformed body 400; an update that cannot be queued (shutting down)
+// 503 so Telegram retries it. Errors are JSON: {"error": "..."}.
 func (b *Bot) WebhookHandler() http.Handler {
 	want := []byte(b.cfg.WebhookSecret.Reveal())
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -21,8 +26,13 @@ func (b *Bot) WebhookHandler() http.Handler {
 			writeJSONError(w, http.StatusUnauthorized, "unauthorized")
 			return
 		}
-		raw, err := io.ReadAll(http.MaxBytesReader(w, req.Body, 1<<20))
-		if err != nil {
+		raw, err := io.ReadAll(http.MaxBytesReader(w, req.Body, maxWebhookBody))
+		var tooLarge *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooLarge):
+			writeJSONError(w, http.StatusRequestEntityTooLarge, "update too large")
+			return
+		case err != nil:
 			writeJSONError(w, http.StatusBadRequest, "malformed update")
 			return
 		}
