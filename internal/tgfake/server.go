@@ -54,6 +54,8 @@ type Server struct {
 	nextCB    int64
 	commands  map[string]string // Scope and language → canonical commands JSON.
 	webhook   webhookState
+	polling   int           // getUpdates calls waiting for an update.
+	pollWait  chan struct{} // Closed and replaced when a getUpdates call starts waiting.
 }
 
 type webhookState struct {
@@ -120,6 +122,7 @@ func New(opts ...Option) *Server {
 		webhookC:  &http.Client{Timeout: 10 * time.Second},
 		done:      make(chan struct{}),
 		changed:   make(chan struct{}),
+		pollWait:  make(chan struct{}),
 		chats:     map[int64]*chatState{},
 		sent:      map[int64][]*Message{},
 		nextUpd:   100000,
