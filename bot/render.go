@@ -8,8 +8,8 @@ import (
 
 // Limits Telegram enforces on what the bot sends.
 const (
-	MaxTextLen         = 4096 // UTF-16 units of a message text
-	MaxCaptionLen      = 1024 // UTF-16 units of a caption
+	MaxTextLen         = 4096 // UTF-16 units of a message text, as TextLen counts them
+	MaxCaptionLen      = 1024 // UTF-16 units of a caption, as TextLen counts them
 	MaxCallbackDataLen = 64   // bytes of callback_data
 )
 
@@ -75,14 +75,35 @@ type Message struct {
 }
 
 func (m Message) validate() error {
-	if n := UTF16Len(m.Text); n == 0 || n > MaxTextLen {
+	if n := TextLen(m.Text); n == 0 || n > MaxTextLen {
 		return fmt.Errorf("%w: text of %d units", ErrBadMessage, n)
 	}
 	return m.Keyboard.validate()
 }
 
+// UploadKind is how Telegram shows an upload.
+type UploadKind int
+
+// The kinds of upload. The zero value is none of them, so an Upload must say what it is.
+const (
+	UploadDocument UploadKind = iota + 1 // a file to download (sendDocument)
+	UploadPhoto                          // a picture shown inline (sendPhoto)
+)
+
+// String names the kind for errors.
+func (k UploadKind) String() string {
+	switch k {
+	case UploadDocument:
+		return "document"
+	case UploadPhoto:
+		return "photo"
+	}
+	return fmt.Sprintf("upload kind %d", int(k))
+}
+
 // Upload is a file the bot sends: a document or a photo, as bytes or as a Telegram file_id.
 type Upload struct {
+	Kind     UploadKind
 	FileID   string
 	Name     string
 	Data     []byte
@@ -91,11 +112,14 @@ type Upload struct {
 }
 
 func (u Upload) validate() error {
+	if u.Kind != UploadDocument && u.Kind != UploadPhoto {
+		return fmt.Errorf("%w: %s", ErrBadMessage, u.Kind)
+	}
 	if u.FileID == "" && len(u.Data) == 0 {
 		return fmt.Errorf("%w: empty upload", ErrBadMessage)
 	}
-	if UTF16Len(u.Caption) > MaxCaptionLen {
-		return fmt.Errorf("%w: caption too long", ErrBadMessage)
+	if n := TextLen(u.Caption); n > MaxCaptionLen {
+		return fmt.Errorf("%w: caption of %d units", ErrBadMessage, n)
 	}
 	return u.Keyboard.validate()
 }

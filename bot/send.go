@@ -77,40 +77,31 @@ func (b *Bot) AnswerCallback(ctx context.Context, r *Request, text string, alert
 	return nil
 }
 
-// SendPhoto sends a photo (bytes or file_id) with an HTML caption.
-func (b *Bot) SendPhoto(ctx context.Context, chatID int64, u Upload) (int, error) {
+// SendFile sends an upload, as a photo or as a document by its Kind, with an HTML caption.
+func (b *Bot) SendFile(ctx context.Context, chatID int64, u Upload) (int, error) {
 	if err := u.validate(); err != nil {
 		return 0, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, sendTimeout)
 	defer cancel()
-	p := &tgbot.SendPhotoParams{ChatID: chatID, Photo: inputFile(u), Caption: u.Caption,
-		ReplyMarkup: u.Keyboard.markup()}
+	var mode tgmodels.ParseMode
 	if u.Caption != "" {
-		p.ParseMode = tgmodels.ParseModeHTML
+		mode = tgmodels.ParseModeHTML
 	}
-	msg, err := b.client.SendPhoto(ctx, p)
+	var (
+		msg *tgmodels.Message
+		err error
+	)
+	switch u.Kind {
+	case UploadPhoto:
+		msg, err = b.client.SendPhoto(ctx, &tgbot.SendPhotoParams{ChatID: chatID, Photo: inputFile(u),
+			Caption: u.Caption, ParseMode: mode, ReplyMarkup: u.Keyboard.markup()})
+	default:
+		msg, err = b.client.SendDocument(ctx, &tgbot.SendDocumentParams{ChatID: chatID, Document: inputFile(u),
+			Caption: u.Caption, ParseMode: mode, ReplyMarkup: u.Keyboard.markup()})
+	}
 	if err != nil {
-		return 0, fmt.Errorf("send photo: %w", redact(err, b.cfg.Token))
-	}
-	return msg.ID, nil
-}
-
-// SendDocument sends a file with an HTML caption.
-func (b *Bot) SendDocument(ctx context.Context, chatID int64, u Upload) (int, error) {
-	if err := u.validate(); err != nil {
-		return 0, err
-	}
-	ctx, cancel := context.WithTimeout(ctx, sendTimeout)
-	defer cancel()
-	p := &tgbot.SendDocumentParams{ChatID: chatID, Document: inputFile(u), Caption: u.Caption,
-		ReplyMarkup: u.Keyboard.markup()}
-	if u.Caption != "" {
-		p.ParseMode = tgmodels.ParseModeHTML
-	}
-	msg, err := b.client.SendDocument(ctx, p)
-	if err != nil {
-		return 0, fmt.Errorf("send document: %w", redact(err, b.cfg.Token))
+		return 0, fmt.Errorf("send %s: %w", u.Kind, redact(err, b.cfg.Token))
 	}
 	return msg.ID, nil
 }

@@ -285,7 +285,7 @@ func (h *Handler) mydata(ctx context.Context, c *Call) error {
 	if err != nil {
 		return fmt.Errorf("mydata: %w", err)
 	}
-	_, err = h.send.SendDocument(ctx, c.Chat.ID, bot.Upload{
+	_, err = h.send.SendFile(ctx, c.Chat.ID, bot.Upload{Kind: bot.UploadDocument,
 		Name: fmt.Sprintf("keranjang-mydata-%d.json", c.User.ID), Data: data, Caption: c.T("mydata_caption"),
 	})
 	return err

@@ -232,7 +232,7 @@ func (h *Handler) joinByText(ctx context.Context, c *Call, arg string) error {
 	text := c.T(key, bot.Escape(p.Name), bot.Code(h.basketURL(link.Code)), i18n.Rate(c.Lang, rate),
 		i18n.Money(affiliate.Commission(p.Price, rate)), i18n.Duration(c.Lang, h.cfg.AttributionWindow), link.Code)
 	if p.PhotoFileID != "" && bot.UTF16Len(text) <= bot.MaxCaptionLen {
-		_, err := h.send.SendPhoto(ctx, c.Chat.ID, bot.Upload{FileID: p.PhotoFileID, Caption: text})
+		_, err := h.send.SendFile(ctx, c.Chat.ID, bot.Upload{Kind: bot.UploadPhoto, FileID: p.PhotoFileID, Caption: text})
 		return err
 	}
 	return c.Reply(ctx, text)
@@ -328,7 +328,7 @@ func (h *Handler) qr(ctx context.Context, c *Call) error {
 	if err != nil {
 		return err
 	}
-	_, err = h.send.SendPhoto(ctx, c.Chat.ID, bot.Upload{Name: "keranjang-" + code + ".png", Data: png,
+	_, err = h.send.SendFile(ctx, c.Chat.ID, bot.Upload{Kind: bot.UploadPhoto, Name: "keranjang-" + code + ".png", Data: png,
 		Caption: c.T("qr_caption", bot.Code(h.basketURL(code)))})
 	return err
 }

@@ -38,8 +38,7 @@ type Sender interface {
 	Send(ctx context.Context, chatID int64, m bot.Message) (int, error)
 	Edit(ctx context.Context, chatID int64, messageID int, m bot.Message) error
 	AnswerCallback(ctx context.Context, r *bot.Request, text string, alert bool) error
-	SendPhoto(ctx context.Context, chatID int64, u bot.Upload) (int, error)
-	SendDocument(ctx context.Context, chatID int64, u bot.Upload) (int, error)
+	SendFile(ctx context.Context, chatID int64, u bot.Upload) (int, error)
 	SetCommands(ctx context.Context, chatID int64, lang string, cmds []bot.Command) error
 	Username() string
 	ErrorCount()

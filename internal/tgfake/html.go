@@ -33,6 +33,24 @@ func utf16Len(s string) int {
 	return n
 }
 
+// trimmedSpace is the whitespace Telegram trims from both ends of a message
+// text or caption after parsing it. Only ASCII whitespace, as TDLib trims.
+const trimmedSpace = " \t\r\n"
+
+// trimText trims a parsed text as Telegram does before checking its length.
+func trimText(s string) string { return strings.Trim(s, trimmedSpace) }
+
+// TextLen returns the length of a text sent with parse_mode HTML as the fake
+// checks it against the 4096 and 1024 limits: the UTF-16 units of the parsed
+// text, trimmed at both ends. It fails where the fake refuses the markup.
+func TextLen(html string) (int, error) {
+	text, _, err := parseHTML(html)
+	if err != nil {
+		return 0, err
+	}
+	return utf16Len(trimText(text)), nil
+}
+
 // htmlTags maps each tag Telegram accepts to the entity type it produces.
 var htmlTags = map[string]string{
 	"b": "bold", "strong": "bold",

@@ -492,18 +492,48 @@ func (s *Server) getUpdates(req *request) (any, *apiError) {
 			out = append(out, u.raw)
 		}
 		ch := s.changed
-		s.mu.Unlock()
 		if len(out) > 0 || expired {
+			s.mu.Unlock()
 			return out, nil
 		}
+		s.polling++
+		close(s.pollWait)
+		s.pollWait = make(chan struct{})
+		s.mu.Unlock()
+		ended := false
 		select {
 		case <-ch:
 		case <-timer.C:
 			expired = true
 		case <-req.ctx.Done():
-			return []json.RawMessage{}, nil
+			ended = true
 		case <-s.done:
+			ended = true
+		}
+		s.mu.Lock()
+		s.polling--
+		s.mu.Unlock()
+		if ended {
 			return []json.RawMessage{}, nil
+		}
+	}
+}
+
+// WaitPolling returns once a getUpdates call is waiting for an update (a long
+// poll with nothing to return yet), or with ctx's error. A test uses it to
+// queue an update during a long poll rather than before it.
+func (s *Server) WaitPolling(ctx context.Context) error {
+	for {
+		s.mu.Lock()
+		n, ch := s.polling, s.pollWait
+		s.mu.Unlock()
+		if n > 0 {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 	}
 }

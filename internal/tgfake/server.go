@@ -54,6 +54,8 @@ type Server struct {
 	nextCB    int64
 	commands  map[string]string // Scope and language → canonical commands JSON.
 	webhook   webhookState
+	polling   int           // getUpdates calls waiting for an update.
+	pollWait  chan struct{} // Closed and replaced when a getUpdates call starts waiting.
 }
 
 type webhookState struct {
@@ -120,6 +122,7 @@ func New(opts ...Option) *Server {
 		webhookC:  &http.Client{Timeout: 10 * time.Second},
 		done:      make(chan struct{}),
 		changed:   make(chan struct{}),
+		pollWait:  make(chan struct{}),
 		chats:     map[int64]*chatState{},
 		sent:      map[int64][]*Message{},
 		nextUpd:   100000,
@@ -500,7 +503,7 @@ func checkContent(req *request) *apiError {
 		if aerr != nil {
 			return aerr
 		}
-		text = strings.TrimSpace(text)
+		text = trimText(text)
 		if text == "" {
 			return badRequest("message text is empty")
 		}
@@ -513,7 +516,7 @@ func checkContent(req *request) *apiError {
 		if aerr != nil {
 			return aerr
 		}
-		if n := utf16Len(strings.TrimSpace(text)); n > 1024 {
+		if n := utf16Len(trimText(text)); n > 1024 {
 			return badRequest("message caption is too long (%d UTF-16 units, at most 1024)", n)
 		}
 	}

@@ -243,9 +243,10 @@ func TestGetUpdatesOffsetLimitAndTimeout(t *testing.T) {
 	// A long poll returns once an update is queued.
 	done := make(chan []map[string]any, 1)
 	go func() { done <- updates(map[string]string{"timeout": "60"}) }()
-	// Whether the update arrives before or during the poll, the poll must
-	// return it; the pause makes "during" the usual case.
-	time.Sleep(200 * time.Millisecond)
+	// The update is queued while the poll waits, not before it.
+	if err := f.WaitPolling(ctxTimeout(t, 30*time.Second)); err != nil {
+		t.Fatalf("no long poll waiting: %v", err)
+	}
 	f.SendText(bob, Chat{}, "late")
 	select {
 	case got := <-done:
