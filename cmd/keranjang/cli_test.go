@@ -366,3 +366,18 @@ func TestBackupWhileServing(t *testing.T) {
 	st.Close()
 	e.checkNoRejections(t)
 }
+
+func TestVersionFromLdflags(t *testing.T) {
+	defer func(v, r string) { version, revision = v, r }(version, revision)
+	version, revision = "v1.4.0-3-gabc1234-dirty", "abc1234def5678901"
+	if got := versionString(); got != "v1.4.0-3-gabc1234-dirty" {
+		t.Errorf("git describe already names the revision: %q", got)
+	}
+	version = "v1.4.0"
+	if got := versionString(); got != "v1.4.0 (abc1234def56)" {
+		t.Errorf("versionString = %q", got)
+	}
+	if b := readBuildInfo(); b.Version != "v1.4.0" || b.Revision != "abc1234def56" || !strings.HasPrefix(b.GoVersion, "go") {
+		t.Errorf("build info %+v", b)
+	}
+}
