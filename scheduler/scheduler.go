@@ -5,6 +5,7 @@ package scheduler
 import (
 	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -24,14 +25,19 @@ type Scheduler struct {
 	cancel  context.CancelFunc
 	runs    *prometheus.CounterVec
 	latency *prometheus.HistogramVec
+	success *prometheus.GaugeVec
+	names   *sync.Map // cron.EntryID → job name, for cron's own log lines
 }
 
 // New builds a scheduler whose specs are read in loc (never the machine's local zone).
 func New(loc *time.Location, log zerolog.Logger, reg prometheus.Registerer) *Scheduler {
 	base, cancel := context.WithCancel(context.Background())
+	log = log.With().Str("component", "scheduler").Logger()
+	names := new(sync.Map)
 	s := &Scheduler{
-		cron:   cron.New(cron.WithLocation(loc), cron.WithLogger(cronLogger{log})),
-		log:    log.With().Str("component", "scheduler").Logger(),
+		cron:   cron.New(cron.WithLocation(loc), cron.WithLogger(cronLogger{log: log, names: names})),
+		log:    log,
+		names:  names,
 		base:   base,
 		cancel: cancel,
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -41,9 +47,13 @@ func New(loc *time.Location, log zerolog.Logger, reg prometheus.Registerer) *Sch
 			Name: "keranjang_job_duration_seconds", Help: "Scheduled job duration, by job.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
 		}, []string{"job"}),
+		success: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "keranjang_job_last_success_timestamp_seconds",
+			Help: "Unix time of each job's last successful run (alert when it falls behind).",
+		}, []string{"job"}),
 	}
 	if reg != nil {
-		reg.MustRegister(s.runs, s.latency)
+		reg.MustRegister(s.runs, s.latency, s.success)
 	}
 	return s
 }
@@ -51,10 +61,11 @@ func New(loc *time.Location, log zerolog.Logger, reg prometheus.Registerer) *Sch
 // Add schedules job under name with a cron spec (five fields, or descriptors such as "@every 1h"); each
 // run gets at most timeout.
 func (s *Scheduler) Add(name, spec string, timeout time.Duration, job Job) error {
-	_, err := s.cron.AddJob(spec, s.wrap(name, timeout, job))
+	id, err := s.cron.AddJob(spec, s.wrap(name, timeout, job))
 	if err != nil {
 		return fmt.Errorf("scheduler: job %s: %w", name, err)
 	}
+	s.names.Store(id, name)
 	return nil
 }
 
@@ -93,7 +104,8 @@ func (s *Scheduler) Run(name string, timeout time.Duration, job Job, log zerolog
 		log.Error().Err(err).Msg("job failed")
 		return
 	}
-	log.Debug().Dur("took", time.Since(start)).Msg("job done")
+	s.success.WithLabelValues(name).SetToCurrentTime()
+	log.Debug().Float64("took_ms", float64(time.Since(start).Microseconds())/1000).Msg("job done")
 }
 
 // Start starts the cron runner.
@@ -112,13 +124,30 @@ func (s *Scheduler) Stop(ctx context.Context) error {
 	}
 }
 
-// cronLogger routes cron's own messages into zerolog.
-type cronLogger struct{ log zerolog.Logger }
+// cronLogger routes cron's own messages into zerolog, naming the job of the cron entry they are about.
+type cronLogger struct {
+	log   zerolog.Logger
+	names *sync.Map
+}
 
 func (l cronLogger) Info(msg string, kv ...any) {
-	l.log.Debug().Fields(kv).Msg("cron: " + msg)
+	l.withJob(l.log.Debug(), kv).Fields(kv).Msg("cron: " + msg)
 }
 
 func (l cronLogger) Error(err error, msg string, kv ...any) {
-	l.log.Error().Err(err).Fields(kv).Msg("cron: " + msg)
+	l.withJob(l.log.Error().Err(err), kv).Fields(kv).Msg("cron: " + msg)
+}
+
+// withJob adds the job field when kv names a cron entry ("entry", id).
+func (l cronLogger) withJob(e *zerolog.Event, kv []any) *zerolog.Event {
+	for i := 0; i+1 < len(kv); i += 2 {
+		if k, _ := kv[i].(string); k == "entry" {
+			if id, ok := kv[i+1].(cron.EntryID); ok {
+				if name, ok := l.names.Load(id); ok {
+					return e.Str("job", name.(string))
+				}
+			}
+		}
+	}
+	return e
 }

@@ -3,6 +3,8 @@ package scheduler
 import (
 	"context"
 	"errors"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -89,4 +91,71 @@ func TestBadSpec(t *testing.T) {
 	if err := s.Add("bad", "not a spec", time.Second, func(context.Context) error { return nil }); err == nil {
 		t.Fatal("a bad spec must be refused")
 	}
+}
+
+func TestLastSuccessTimestamp(t *testing.T) {
+	s := New(time.UTC, zerolog.Nop(), prometheus.NewRegistry())
+	s.Run("bad", time.Second, func(context.Context) error { return errors.New("x") }, zerolog.Nop())
+	if got := testutil.ToFloat64(s.success.WithLabelValues("bad")); got != 0 {
+		t.Errorf("a failed run set the last success to %v", got)
+	}
+	before := float64(time.Now().Unix())
+	s.Run("good", time.Second, func(context.Context) error { return nil }, zerolog.Nop())
+	if got := testutil.ToFloat64(s.success.WithLabelValues("good")); got < before {
+		t.Errorf("last success = %v, want at least %v", got, before)
+	}
+}
+
+// TestLogLinesNameTheJob checks that the wrapper's and cron's own log lines carry the job field, and that
+// durations say their unit.
+func TestLogLinesNameTheJob(t *testing.T) {
+	var buf syncBuffer
+	s := New(time.UTC, zerolog.New(&buf).Level(zerolog.DebugLevel), nil)
+	var ran atomic.Int32
+	if err := s.Add("tick", "@every 1s", time.Second, func(context.Context) error { ran.Add(1); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	deadline := time.Now().Add(10 * time.Second)
+	for ran.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := s.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var cronLines, jobLines int
+	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		if strings.Contains(line, `"entry"`) {
+			cronLines++
+			if !strings.Contains(line, `"job":"tick"`) {
+				t.Errorf("cron line without the job: %s", line)
+			}
+		}
+		if strings.Contains(line, "job done") {
+			jobLines++
+			if !strings.Contains(line, `"job":"tick"`) || !strings.Contains(line, `"took_ms"`) {
+				t.Errorf("job line without job or took_ms: %s", line)
+			}
+		}
+	}
+	if cronLines == 0 || jobLines == 0 {
+		t.Fatalf("no cron or job lines:\n%s", buf.String())
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }

@@ -116,6 +116,9 @@ type Options struct {
 	Now func() time.Time
 	// Rand is the source of randomness for link codes and API keys (default crypto/rand.Reader).
 	Rand io.Reader
+	// ReadOnly opens the file with a shared lock and runs no migrations (for a backup of a stopped
+	// server's database). Writes fail.
+	ReadOnly bool
 }
 
 // Store is the bbolt-backed database. Safe for concurrent use.
@@ -140,7 +143,9 @@ type Store struct {
 	cb      clickBuffers
 }
 
-// Open opens (creating if needed) the database at path, creates all buckets and runs migrations.
+// Open opens (creating if needed) the database at path, creates all buckets and runs migrations. A file
+// shorter than its header says is refused with ErrTruncated, and a lock held by another process past
+// Options.Timeout gives ErrLocked.
 func Open(path string, opts Options) (*Store, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = time.Second
@@ -151,11 +156,18 @@ func Open(path string, opts Options) (*Store, error) {
 	if opts.Rand == nil {
 		opts.Rand = rand.Reader
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.Timeout, FreelistType: bolt.FreelistMapType})
+	if err := checkFile(path); err != nil {
+		return nil, openError(path, err)
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.Timeout, FreelistType: bolt.FreelistMapType,
+		ReadOnly: opts.ReadOnly})
 	if err != nil {
-		return nil, fmt.Errorf("open database %s: %w", path, err)
+		return nil, openError(path, err)
 	}
 	s := &Store{db: db, now: opts.Now, rand: opts.Rand}
+	if opts.ReadOnly {
+		return s, nil
+	}
 	if err := db.Update(func(tx *bolt.Tx) error { return s.migrate(tx) }); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
@@ -241,7 +253,9 @@ func (s *Store) Backup(ctx context.Context, w io.Writer) (int64, error) {
 func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	version := 0
 	err := s.view(ctx, func(tx *bolt.Tx) error {
-		if v := tx.Bucket(bMeta).Get(kSchema); len(v) == 4 {
+		if b := tx.Bucket(bMeta); b == nil {
+			return nil
+		} else if v := b.Get(kSchema); len(v) == 4 {
 			version = int(binary.BigEndian.Uint32(v))
 		}
 		return nil

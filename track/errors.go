@@ -69,7 +69,7 @@ type errorBody struct {
 func writeError(w http.ResponseWriter, log zerolog.Logger, err error) {
 	status, msg := httpError(err)
 	if status >= 500 && status != http.StatusServiceUnavailable {
-		log.Error().Err(err).Msg("request failed")
+		log.Error().Err(err).Str("request_id", requestIDFrom(w)).Msg("request failed")
 	}
 	writeJSON(w, status, errorBody{Error: msg})
 }

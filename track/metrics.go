@@ -2,6 +2,7 @@ package track
 
 import (
 	"strconv"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -76,31 +77,35 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	return m
 }
 
-// routeMetrics are one route's request counters and latency histogram, with the common status codes
-// resolved in advance.
+// routeMetrics are one route's request counters and latency histogram. The statuses the route is known
+// to answer are resolved in advance (so their series exist at zero); any other is created when it first
+// happens, so no series stands for a route and status that never occur together.
 type routeMetrics struct {
 	route   string
 	vec     *prometheus.CounterVec
 	common  map[int]prometheus.Counter
+	other   sync.Map // status → prometheus.Counter
 	latency prometheus.Observer
 }
 
-var commonStatuses = []int{200, 302, 304, 400, 401, 403, 404, 409, 413, 500, 503}
-
-func (m *metrics) route(route string) *routeMetrics {
-	rm := &routeMetrics{route: route, vec: m.requests, common: make(map[int]prometheus.Counter, len(commonStatuses)),
+func (m *metrics) route(route string, codes ...int) *routeMetrics {
+	rm := &routeMetrics{route: route, vec: m.requests, common: make(map[int]prometheus.Counter, len(codes)),
 		latency: m.requestSeconds.WithLabelValues(route)}
-	for _, c := range commonStatuses {
+	for _, c := range codes {
 		rm.common[c] = m.requests.WithLabelValues(route, strconv.Itoa(c))
 	}
 	return rm
 }
 
 func (rm *routeMetrics) observe(status int, seconds float64) {
-	if c, ok := rm.common[status]; ok {
-		c.Inc()
-	} else {
-		rm.vec.WithLabelValues(rm.route, strconv.Itoa(status)).Inc()
+	c, ok := rm.common[status]
+	if !ok {
+		v, found := rm.other.Load(status)
+		if !found {
+			v, _ = rm.other.LoadOrStore(status, rm.vec.WithLabelValues(rm.route, strconv.Itoa(status)))
+		}
+		c = v.(prometheus.Counter)
 	}
+	c.Inc()
 	rm.latency.Observe(seconds)
 }

@@ -2,6 +2,7 @@ package track
 
 import (
 	"log"
+	"math/rand/v2"
 	"net/http"
 	"runtime/debug"
 	"strings"
@@ -40,10 +41,10 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // instrument wraps one route's handler: it counts the request by route pattern and status, observes its
-// latency and logs it at debug level. The log names the method, route, status, duration and size; never
-// the client address, headers or query (which may carry credentials).
-func (s *Server) instrument(route string, h http.HandlerFunc) http.Handler {
-	rm := s.m.route(route)
+// latency and logs it at debug level. The log names the request id, method, route, status, duration and
+// size; never the client address, headers or query (which may carry credentials).
+func (s *Server) instrument(route string, h http.HandlerFunc, codes ...int) http.Handler {
+	rm := s.m.route(route, codes...)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := statusWriterPool.Get().(*statusWriter)
@@ -56,14 +57,77 @@ func (s *Server) instrument(route string, h http.HandlerFunc) http.Handler {
 			d := time.Since(start)
 			rm.observe(status, d.Seconds())
 			if e := s.log.Debug(); e.Enabled() {
-				e.Str("method", r.Method).Str("route", route).Int("status", status).
-					Dur("duration", d).Int64("bytes", sw.bytes).Msg("http request")
+				e.Str("request_id", requestIDFrom(w)).Str("method", r.Method).Str("route", route).
+					Int("status", status).Float64("duration_ms", float64(d.Microseconds())/1000).
+					Int64("bytes", sw.bytes).Msg("http request")
 			}
 			*sw = statusWriter{}
 			statusWriterPool.Put(sw)
 		}()
 		h(sw, r)
 	})
+}
+
+// requestIDHeader carries each request's id in the response (and, from a proxy that sets it, in the
+// request).
+const requestIDHeader = "X-Request-Id"
+
+// requestID gives every request a short id: the one a proxy in front already set when it looks sane,
+// otherwise a new random one. The id goes into the X-Request-Id response header, where the access log,
+// the error log and the panic log of the request read it (request_id).
+func (s *Server) requestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get(requestIDHeader)
+		if !validRequestID(id) {
+			id = newRequestID()
+		}
+		w.Header()[requestIDHeader] = []string{id}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// withRequestLogger puts the server's logger with the request id into the request's context
+// (zerolog.Ctx), for handlers that log through it. The basket-link routes skip it: it costs six
+// allocations a request, and their log lines take the id from the response header.
+func withRequestLogger(l zerolog.Logger, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		rl := l.With().Str("request_id", requestIDFrom(w)).Logger()
+		h(w, r.WithContext(rl.WithContext(r.Context())))
+	}
+}
+
+// requestIDFrom returns the id requestID put in the response header.
+func requestIDFrom(w http.ResponseWriter) string {
+	if v := w.Header()[requestIDHeader]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// newRequestID returns 12 random hex characters: enough to tell requests apart in a log, not a secret.
+func newRequestID() string {
+	const hex = "0123456789abcdef"
+	var b [12]byte
+	v := rand.Uint64()
+	for i := range b {
+		b[i] = hex[v&15]
+		v >>= 4
+	}
+	return string(b[:])
+}
+
+// validRequestID accepts an incoming id of 1-64 letters, digits, '-', '_' or '.'.
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c == '-' || c == '_' || c == '.' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+			return false
+		}
+	}
+	return true
 }
 
 // recoverer turns a panic in a handler into a logged 500 instead of a dropped connection with a stack on
@@ -78,8 +142,8 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 			if v == http.ErrAbortHandler {
 				panic(v)
 			}
-			s.log.Error().Interface("panic", v).Str("method", r.Method).Bytes("stack", debug.Stack()).
-				Msg("handler panicked")
+			s.log.Error().Interface("panic", v).Str("request_id", requestIDFrom(w)).Str("method", r.Method).
+				Bytes("stack", debug.Stack()).Msg("handler panicked")
 			writeJSON(w, http.StatusInternalServerError, errorBody{Error: "internal_error"})
 		}()
 		next.ServeHTTP(w, r)

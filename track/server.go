@@ -1,6 +1,6 @@
 // Package track is Keranjang's HTTP server: basket-link redirects (GET /r/{code}) with a batched click
-// writer, the seller and admin APIs, health and readiness checks, Prometheus metrics and, in webhook
-// mode, the Telegram webhook endpoint. It speaks in affiliate types and consumes the store through the
+// writer, the seller and admin APIs, health and readiness checks and, in webhook mode, the Telegram
+// webhook endpoint; MetricsServer serves the Prometheus metrics on an address of their own. It speaks in affiliate types and consumes the store through the
 // small interfaces below.
 package track
 
@@ -12,11 +12,11 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
 
 	"github.com/keranjang/keranjang/affiliate"
@@ -77,7 +77,7 @@ type Config struct {
 	Now func() time.Time
 	// Logger is the parent logger; the server logs with component=track.
 	Logger zerolog.Logger
-	// Registry receives the server's metrics and is what /metrics serves (default: a new registry).
+	// Registry receives the server's metrics (default: a new registry). MetricsServer serves them.
 	Registry Registry
 	// FlushInterval is the longest time a click waits in memory before it is written (default 100ms, which
 	// is also the maximum).
@@ -159,23 +159,26 @@ func New(cfg Config, st Store) *Server {
 // routes is the one route table.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	handle := func(pattern string, h http.HandlerFunc) {
-		mux.Handle(pattern, s.instrument(pattern, h))
+	// Each route lists the statuses it answers in normal operation; their series exist from the start
+	// (at zero). Any other status a route gives is counted from its first occurrence.
+	handle := func(pattern string, h http.HandlerFunc, codes ...int) {
+		if !strings.HasPrefix(pattern, "GET /r/") {
+			h = withRequestLogger(s.log, h)
+		}
+		mux.Handle(pattern, s.instrument(pattern, h, codes...))
 	}
-	handle("GET /r/{code}", s.handleRedirect) // GET patterns also match HEAD
-	handle("GET /r/", s.handleRedirectOther)  // deeper paths under /r/: an orphan visit, not a JSON 404
-	handle("GET /healthz", s.handleHealthz)
-	handle("GET /readyz", s.handleReadyz)
-	handle("GET /api/v1/links/{code}/stats", s.handleLinkStats)
-	handle("GET /api/v1/affiliates", s.handleAffiliateReport)
-	handle("GET /admin/backup", s.handleBackup)
-	metricsHandler := promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{ErrorLog: promLogger{s.log}})
-	mux.Handle("GET /metrics", s.instrument("GET /metrics", metricsHandler.ServeHTTP))
+	handle("GET /r/{code}", s.handleRedirect, 302, 404) // GET patterns also match HEAD
+	handle("GET /r/", s.handleRedirectOther, 404)       // deeper paths under /r/: an orphan visit, not a JSON 404
+	handle("GET /healthz", s.handleHealthz, 200)
+	handle("GET /readyz", s.handleReadyz, 200, 503)
+	handle("GET /api/v1/links/{code}/stats", s.handleLinkStats, 200, 400, 401, 404)
+	handle("GET /api/v1/affiliates", s.handleAffiliateReport, 200, 400, 401)
+	handle("GET /admin/backup", s.handleBackup, 200, 401)
 	if s.cfg.Webhook != nil {
-		mux.Handle("POST /telegram/webhook", s.instrument("POST /telegram/webhook", s.cfg.Webhook.ServeHTTP))
+		handle("POST /telegram/webhook", s.cfg.Webhook.ServeHTTP, 200, 401)
 	}
-	handle("/", func(w http.ResponseWriter, r *http.Request) { writeError(w, s.log, errRouteNotFound) })
-	return s.recoverer(s.limitBody(mux))
+	handle("/", func(w http.ResponseWriter, r *http.Request) { writeError(w, s.log, errRouteNotFound) }, 404)
+	return s.requestID(s.recoverer(s.limitBody(mux)))
 }
 
 // Handler returns the server's whole handler chain (for tests and benchmarks that skip the network).

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"net/url"
 	"os"
@@ -649,11 +650,29 @@ func TestShutdownFlushesAllClicks(t *testing.T) {
 
 func TestMetrics(t *testing.T) {
 	f := newFixture(t, nil)
+	ms := NewMetricsServer("127.0.0.1:0", f.reg, zerolog.Nop())
+	if err := ms.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer ms.Shutdown(context.Background())
 	f.do(t, req{path: "/r/" + f.linkAX.Code, ua: browserUA})
 	f.do(t, req{path: "/r/" + f.linkAX.Code, ua: "Twitterbot/1.0"})
 	f.do(t, req{path: "/r/nothere1", ua: browserUA})
+	f.do(t, req{path: "/healthz"})
 	f.waitRecorded(t, 2)
-	_, body := f.do(t, req{path: "/metrics"})
+
+	if resp, _ := f.do(t, req{path: "/metrics"}); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("the public listener answers /metrics with %d, want 404", resp.StatusCode)
+	}
+	resp, err := f.client.Get("http://" + ms.Addr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("the metrics listener answers %d", resp.StatusCode)
+	}
 	for _, want := range []string{
 		`keranjang_redirects_total{result="tracked"} 1`,
 		`keranjang_redirects_total{result="bot"} 1`,
@@ -663,12 +682,93 @@ func TestMetrics(t *testing.T) {
 		`keranjang_click_flush_seconds_bucket`,
 		`keranjang_http_requests_total{code="302",route="GET /r/{code}"} 2`,
 		`keranjang_http_requests_total{code="404",route="GET /r/{code}"} 1`,
+		`keranjang_http_requests_total{code="200",route="GET /healthz"} 1`,
+		`keranjang_http_requests_total{code="503",route="GET /readyz"} 0`,
+		`keranjang_http_requests_total{code="404",route="/"} 1`,
 		`keranjang_http_request_duration_seconds_bucket{route="GET /r/{code}"`,
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("metrics lack %s", want)
 		}
 	}
+	// Only series for what a route can answer exist.
+	for _, never := range []string{
+		`{code="302",route="GET /healthz"}`,
+		`{code="409",route="GET /r/{code}"}`,
+		`{code="500",route="GET /healthz"}`,
+		`route="GET /metrics"`,
+	} {
+		if strings.Contains(string(body), never) {
+			t.Errorf("metrics have the impossible series %s", never)
+		}
+	}
+	if resp, err := f.client.Get("http://" + ms.Addr() + "/r/" + f.linkAX.Code); err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("the metrics listener must serve only /metrics: %v %v", resp, err)
+	}
+}
+
+// TestRequestID checks that every answer carries an X-Request-Id and that the access log line and the
+// request's context logger carry the same id; a sane id from a proxy is kept.
+func TestRequestID(t *testing.T) {
+	var logs syncBuffer
+	f := newFixture(t, func(c *Config) { c.Logger = zerolog.New(&logs).Level(zerolog.DebugLevel) })
+	seen := make(map[string]bool)
+	for _, path := range []string{"/r/" + f.linkAX.Code, "/healthz", "/nowhere"} {
+		resp, _ := f.do(t, req{path: path, ua: browserUA})
+		id := resp.Header.Get("X-Request-Id")
+		if len(id) != 12 || seen[id] {
+			t.Fatalf("%s: request id %q", path, id)
+		}
+		seen[id] = true
+		if !strings.Contains(logs.String(), `"request_id":"`+id+`"`) {
+			t.Fatalf("%s: the access log lacks request_id %s:\n%s", path, id, logs.String())
+		}
+	}
+	resp, _ := f.do(t, req{path: "/healthz", header: map[string]string{"X-Request-Id": "lb-42.abc"}})
+	if got := resp.Header.Get("X-Request-Id"); got != "lb-42.abc" {
+		t.Fatalf("a proxy's id was replaced by %q", got)
+	}
+	resp, _ = f.do(t, req{path: "/healthz", header: map[string]string{"X-Request-Id": "bad id\"<x>"}})
+	if got := resp.Header.Get("X-Request-Id"); len(got) != 12 {
+		t.Fatalf("an unsafe id was kept: %q", got)
+	}
+	if strings.Contains(logs.String(), `"duration"`) || !strings.Contains(logs.String(), `"duration_ms"`) {
+		t.Fatalf("the access log must say the unit of its duration:\n%s", logs.String())
+	}
+}
+
+// TestRequestLoggerInContext checks that API handlers find the request's logger, with its id, in the
+// request's context.
+func TestRequestLoggerInContext(t *testing.T) {
+	var logs syncBuffer
+	s := &Server{log: zerolog.New(&logs)}
+	h := s.requestID(withRequestLogger(s.log, func(w http.ResponseWriter, r *http.Request) {
+		zerolog.Ctx(r.Context()).Info().Msg("inside")
+	}))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/api/v1/affiliates", nil))
+	id := w.Header().Get("X-Request-Id")
+	if id == "" || !strings.Contains(logs.String(), `"request_id":"`+id+`"`) {
+		t.Fatalf("context logger lacks the request id %q: %s", id, logs.String())
+	}
+}
+
+// syncBuffer is a strings.Builder safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 func TestBufferFullDrops(t *testing.T) {

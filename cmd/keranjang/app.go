@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -42,6 +44,7 @@ type App struct {
 	bot   *bot.Bot
 	cmds  *commands.Handler
 	http  *track.Server
+	mets  *track.MetricsServer // nil when KERANJANG_METRICS_ADDR is empty
 	sched *scheduler.Scheduler
 	reg   *prometheus.Registry
 }
@@ -53,7 +56,8 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger, opt Options) (_ 
 		opt.Now = time.Now
 	}
 	a := &App{cfg: cfg, log: log, reg: prometheus.NewRegistry()}
-	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		buildInfoGauge(readBuildInfo()))
 	defer func() {
 		if err != nil {
 			sctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
@@ -62,9 +66,13 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger, opt Options) (_ 
 		}
 	}()
 
+	if fi, err := os.Stat(cfg.DB); err == nil && fi.Mode().IsRegular() && fi.Size() == 0 {
+		log.Warn().Str("variable", "KERANJANG_DB").Str("db", cfg.DB).
+			Msg("KERANJANG_DB is an empty file: a new, empty database is created in it")
+	}
 	a.store, err = store.Open(cfg.DB, store.Options{Now: opt.Now})
 	if err != nil {
-		return nil, fmt.Errorf("KERANJANG_DB: open %s: %w", cfg.DB, err)
+		return nil, dbError(cfg.name("KERANJANG_DB"), err)
 	}
 
 	a.bot, err = bot.New(bot.Config{
@@ -92,10 +100,21 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger, opt Options) (_ 
 	}
 	a.http = track.New(trackCfg, a.store)
 	if err := a.http.Start(ctx); err != nil {
-		return nil, fmt.Errorf("KERANJANG_HTTP_ADDR: %w", err)
+		return nil, fmt.Errorf("%s: %w", cfg.name("KERANJANG_HTTP_ADDR"), err)
+	}
+	if cfg.MetricsAddr != "" {
+		a.mets = track.NewMetricsServer(cfg.MetricsAddr, a.reg, log)
+		if err := a.mets.Start(ctx); err != nil {
+			a.mets = nil
+			return nil, fmt.Errorf("%s: %w", cfg.name("KERANJANG_METRICS_ADDR"), err)
+		}
 	}
 
 	if err := a.bot.Start(ctx); err != nil {
+		if tokenRefused(err) {
+			return nil, fmt.Errorf("%s: Telegram refused the token (401); check it against @BotFather: %w",
+				cfg.name("KERANJANG_BOT_TOKEN"), err)
+		}
 		return nil, err
 	}
 	mctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -123,8 +142,42 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger, opt Options) (_ 
 // HTTPAddr is the address the HTTP server listens on.
 func (a *App) HTTPAddr() string { return a.http.Addr() }
 
+// MetricsAddr is the address /metrics is served on, or "" when it is off.
+func (a *App) MetricsAddr() string {
+	if a.mets == nil {
+		return ""
+	}
+	return a.mets.Addr()
+}
+
+// dbError says what to do about a database that would not open; name is how to call KERANJANG_DB.
+func dbError(name string, err error) error {
+	switch {
+	case errors.Is(err, store.ErrTruncated):
+		return fmt.Errorf("%s: %w; restore the file from a backup (a copy made by `keranjang backup` or "+
+			"GET /admin/backup): stop keranjang, replace the file with the copy, start keranjang again", name, err)
+	case errors.Is(err, store.ErrLocked):
+		return fmt.Errorf("%s: %w; stop the other process first, or point KERANJANG_DB at another file", name, err)
+	}
+	return fmt.Errorf("%s: %w", name, err)
+}
+
+// tokenRefused reports whether the bot's start failed because Telegram refused the token (401 or 404 on
+// getMe). The bot package says so in its error text; cmd does not import the Telegram client to ask.
+func tokenRefused(err error) bool { return strings.Contains(err.Error(), "token was refused") }
+
+// buildInfoGauge is keranjang_build_info{version,revision,go_version} 1.
+func buildInfoGauge(b buildInfo) prometheus.Collector {
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "keranjang_build_info",
+		Help: "Always 1; the labels say which build is running.",
+	}, []string{"version", "revision", "go_version"})
+	g.WithLabelValues(b.Version, b.Revision, b.GoVersion).Set(1)
+	return g
+}
+
 // Shutdown stops in order: stop taking updates and finish handlers, stop the scheduler, stop HTTP and
-// write every buffered click, close the database. Each step runs even when an earlier one failed.
+// write every buffered click, stop the metrics listener, close the database. Each step runs even when an earlier one failed.
 func (a *App) Shutdown(ctx context.Context) error {
 	var errs []error
 	if a.bot != nil {
@@ -142,6 +195,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 	}
 	if a.http != nil {
 		errs = append(errs, a.http.Shutdown(ctx))
+	}
+	if a.mets != nil {
+		errs = append(errs, a.mets.Shutdown(ctx))
 	}
 	if a.store != nil {
 		errs = append(errs, a.store.Close())

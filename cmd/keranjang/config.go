@@ -13,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/keranjang/keranjang/affiliate"
 	"github.com/keranjang/keranjang/internal/secret"
 )
 
@@ -25,6 +26,7 @@ type Config struct {
 	AdminToken        secret.Secret
 	DB                string
 	HTTPAddr          string
+	MetricsAddr       string // empty: no metrics listener
 	PublicURL         string
 	TimeZone          *time.Location
 	WebhookURL        string
@@ -37,46 +39,101 @@ type Config struct {
 	PolicyFeeds       []string
 	LogLevel          zerolog.Level
 	LogFormat         string
+
+	// NoAdmins is true when KERANJANG_ADMIN_IDS is empty: nobody can approve a seller application by hand,
+	// so the bot must not tell an applicant that the admins will look at it.
+	NoAdmins bool
+
+	// fromFlag holds the variables whose value came from a flag, so that later errors name the flag.
+	fromFlag map[string]string
 }
 
-// option is one configuration variable: its environment name, flag name, default and help text.
+// name is how an error names variable env: "--db (KERANJANG_DB)" when its value came from a flag,
+// otherwise "KERANJANG_DB".
+func (c Config) name(env string) string {
+	if f, ok := c.fromFlag[env]; ok {
+		return "--" + f + " (" + env + ")"
+	}
+	return env
+}
+
+// lookupFunc reads one environment variable; ok is false when it is not set (os.LookupEnv).
+type lookupFunc func(key string) (value string, ok bool)
+
+// option is one configuration variable: its environment name, flag name, default and help text. An
+// empty value in the environment means the default, except for options whose empty value turns
+// something off (emptyIsOff).
 type option struct {
 	env, flag, def, help string
+	emptyIsOff           bool
 }
 
 // options lists every variable in the order of PRODUCT.md §7; the README's table is checked against it.
 var options = []option{
-	{"KERANJANG_BOT_TOKEN", "bot-token", "", "bot token from @BotFather (required for serve; never logged)"},
-	{"KERANJANG_BOT_API_URL", "bot-api-url", "https://api.telegram.org", "Bot API base URL"},
-	{"KERANJANG_ADMIN_IDS", "admin-ids", "", "comma-separated Telegram user ids of admins"},
-	{"KERANJANG_ADMIN_TOKEN", "admin-token", "", "bearer token for the admin HTTP routes (empty: off)"},
-	{"KERANJANG_DB", "db", "keranjang.db", "bbolt database file"},
-	{"KERANJANG_HTTP_ADDR", "http-addr", ":8080", "HTTP listen address"},
-	{"KERANJANG_PUBLIC_URL", "public-url", "http://localhost:8080", "base URL of basket links"},
-	{"KERANJANG_TIMEZONE", "timezone", "Asia/Jakarta", "default time zone for new users and for cron"},
-	{"KERANJANG_WEBHOOK_URL", "webhook-url", "", "public URL of /telegram/webhook (set: webhook mode)"},
-	{"KERANJANG_WEBHOOK_SECRET", "webhook-secret", "", "secret token for the webhook (required with a webhook URL)"},
-	{"KERANJANG_SEND_RATE", "send-rate", "25", "outbox messages per second in total"},
-	{"KERANJANG_ATTRIBUTION_WINDOW", "attribution-window", "168h", "click-to-order attribution window"},
-	{"KERANJANG_SELLER_APPROVAL", "seller-approval", "manual", "seller applications: manual or auto"},
-	{"KERANJANG_SHOP_HOSTS", "shop-hosts", "", "allowed shop URL hosts, comma-separated (empty: any)"},
-	{"KERANJANG_TRUSTED_PROXIES", "trusted-proxies", "", "CIDRs whose X-Forwarded-For is believed"},
-	{"KERANJANG_POLICY_FEEDS", "policy-feeds", "", "RSS/Atom URLs for policy alerts, comma-separated"},
-	{"KERANJANG_LOG_LEVEL", "log-level", "info", "log level: trace, debug, info, warn, error"},
-	{"KERANJANG_LOG_FORMAT", "log-format", "json", "log format: json or console"},
+	{"KERANJANG_BOT_TOKEN", "bot-token", "", "bot token from @BotFather (required for serve; never logged)", false},
+	{"KERANJANG_BOT_API_URL", "bot-api-url", "https://api.telegram.org", "Bot API base URL", false},
+	{"KERANJANG_ADMIN_IDS", "admin-ids", "", "comma-separated Telegram user ids of admins", false},
+	{"KERANJANG_ADMIN_TOKEN", "admin-token", "", "bearer token for the admin HTTP routes (empty: off)", false},
+	{"KERANJANG_DB", "db", "keranjang.db", "bbolt database file", false},
+	{"KERANJANG_HTTP_ADDR", "http-addr", ":8080", "HTTP listen address", false},
+	{"KERANJANG_METRICS_ADDR", "metrics-addr", "127.0.0.1:9464", "listen address of /metrics (empty: off)", true},
+	{"KERANJANG_PUBLIC_URL", "public-url", "http://localhost:8080", "base URL of basket links", false},
+	{"KERANJANG_TIMEZONE", "timezone", "Asia/Jakarta", "default time zone for new users and for cron", false},
+	{"KERANJANG_WEBHOOK_URL", "webhook-url", "", "public URL of /telegram/webhook (set: webhook mode)", false},
+	{"KERANJANG_WEBHOOK_SECRET", "webhook-secret", "", "secret token for the webhook (required with a webhook URL)", false},
+	{"KERANJANG_SEND_RATE", "send-rate", "25", "outbox messages per second in total", false},
+	{"KERANJANG_ATTRIBUTION_WINDOW", "attribution-window", "168h", "click-to-order attribution window", false},
+	{"KERANJANG_SELLER_APPROVAL", "seller-approval", "manual", "seller applications: manual or auto", false},
+	{"KERANJANG_SHOP_HOSTS", "shop-hosts", "", "allowed shop URL hosts, comma-separated (empty: any)", false},
+	{"KERANJANG_TRUSTED_PROXIES", "trusted-proxies", "", "CIDRs whose X-Forwarded-For is believed", false},
+	{"KERANJANG_POLICY_FEEDS", "policy-feeds", "", "RSS/Atom URLs for policy alerts, comma-separated", false},
+	{"KERANJANG_LOG_LEVEL", "log-level", "info", "log level: trace, debug, info, warn, error", false},
+	{"KERANJANG_LOG_FORMAT", "log-format", "json", "log format: json or console", false},
 }
 
-// parseConfig reads the flags in args over the environment given by getenv and validates everything.
-// Every error names the variable it is about.
-func parseConfig(name string, args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+// commandUsage is the text --help prints above the flags, by command.
+var commandUsage = map[string]string{"keranjang backup": backupUsage}
+
+// usageError is a command-line error the flag package has already printed, with the usage.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// parseConfig reads the flags in args over the environment given by lookupEnv and validates everything.
+// Every error names the variable it is about, and the flag too when the value came from one. Arguments
+// after the flags are refused.
+func parseConfig(name string, args []string, lookupEnv lookupFunc, stderr io.Writer) (Config, error) {
+	c, rest, err := parseConfigArgs(name, args, lookupEnv, stderr)
+	if err == nil && len(rest) > 0 {
+		return Config{}, usageError{fmt.Errorf("unexpected argument %q", rest[0])}
+	}
+	return c, err
+}
+
+// parseConfigArgs is parseConfig for commands that take arguments after the flags; it returns them.
+func parseConfigArgs(name string, args []string, lookupEnv lookupFunc, stderr io.Writer) (Config, []string, error) {
+	if stderr == nil {
+		stderr = io.Discard
+	}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		if u, ok := commandUsage[name]; ok {
+			fmt.Fprint(fs.Output(), u)
+		} else {
+			fmt.Fprintf(fs.Output(), "usage: %s [flags]\n\nflags (each also an environment variable):\n", name)
+		}
+		fs.PrintDefaults()
+	}
 	values := make(map[string]*string, len(options))
+	flagOf := make(map[string]string, len(options))
 	for _, o := range options {
 		def := o.def
-		if v, ok := lookup(getenv, o.env); ok {
+		if v, ok := lookup(lookupEnv, o); ok {
 			def = v
 		}
+		flagOf[o.env] = o.flag
 		shown := def
 		if strings.HasSuffix(o.env, "TOKEN") || strings.HasSuffix(o.env, "SECRET") {
 			shown = ""
@@ -87,17 +144,24 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 		}
 	}
 	if err := fs.Parse(args); err != nil {
-		return Config{}, err
+		if errors.Is(err, flag.ErrHelp) {
+			return Config{}, nil, err
+		}
+		return Config{}, nil, usageError{err}
 	}
-	if fs.NArg() > 0 {
-		return Config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
+	given := make(map[string]bool)
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	get := func(env string) string { return strings.TrimSpace(*values[env]) }
 
-	var c Config
+	c := Config{fromFlag: make(map[string]string)}
+	for env, f := range flagOf {
+		if given[f] {
+			c.fromFlag[env] = f
+		}
+	}
 	var errs []error
 	bad := func(env, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", env, fmt.Sprintf(format, args...)))
+		errs = append(errs, fmt.Errorf("%s: %s", c.name(env), fmt.Sprintf(format, args...)))
 	}
 
 	c.BotToken = secret.Secret(get("KERANJANG_BOT_TOKEN"))
@@ -116,6 +180,7 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 		}
 		c.AdminIDs = append(c.AdminIDs, id)
 	}
+	c.NoAdmins = len(c.AdminIDs) == 0
 	c.AdminToken = secret.Secret(get("KERANJANG_ADMIN_TOKEN"))
 	if c.AdminToken.IsSet() && len(c.AdminToken.Reveal()) < 16 {
 		bad("KERANJANG_ADMIN_TOKEN", "must be at least 16 characters")
@@ -130,12 +195,22 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
 		bad("KERANJANG_HTTP_ADDR", "bad port %q", port)
 	}
+	c.MetricsAddr = get("KERANJANG_METRICS_ADDR")
+	if c.MetricsAddr != "" {
+		if _, port, err := splitHostPort(c.MetricsAddr); err != nil {
+			bad("KERANJANG_METRICS_ADDR", "%v", err)
+		} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			bad("KERANJANG_METRICS_ADDR", "bad port %q", port)
+		} else if c.MetricsAddr == c.HTTPAddr && n != 0 {
+			bad("KERANJANG_METRICS_ADDR", "must differ from KERANJANG_HTTP_ADDR (metrics are not served on the public listener)")
+		}
+	}
 	c.PublicURL = strings.TrimRight(get("KERANJANG_PUBLIC_URL"), "/")
 	if err := checkHTTPURL(c.PublicURL, false); err != nil {
 		bad("KERANJANG_PUBLIC_URL", "%v", err)
 	}
-	if loc, err := time.LoadLocation(get("KERANJANG_TIMEZONE")); err != nil || get("KERANJANG_TIMEZONE") == "" {
-		bad("KERANJANG_TIMEZONE", "unknown time zone %q", get("KERANJANG_TIMEZONE"))
+	if loc, err := parseZone(get("KERANJANG_TIMEZONE")); err != nil {
+		bad("KERANJANG_TIMEZONE", "unknown time zone %q (use WIB, WITA, WIT or an IANA name such as Asia/Jakarta)", get("KERANJANG_TIMEZONE"))
 	} else {
 		c.TimeZone = loc
 	}
@@ -206,12 +281,25 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	default:
 		bad("KERANJANG_LOG_FORMAT", "must be json or console, not %q", v)
 	}
-	return c, errors.Join(errs...)
+	return c, fs.Args(), errors.Join(errs...)
 }
 
-func lookup(getenv func(string) string, key string) (string, bool) {
-	v := getenv(key)
+// lookup reads o's environment variable; an empty value counts as unset unless it turns o off.
+func lookup(lookupEnv lookupFunc, o option) (string, bool) {
+	v, ok := lookupEnv(o.env)
+	if o.emptyIsOff {
+		return v, ok
+	}
 	return v, v != ""
+}
+
+// parseZone reads a time zone the way /timezone does: WIB, WITA, WIT or an IANA name.
+func parseZone(s string) (*time.Location, error) {
+	name, err := affiliate.ParseTimeZone(s)
+	if err != nil {
+		return nil, err
+	}
+	return time.LoadLocation(name)
 }
 
 func splitList(s string) []string {

@@ -10,7 +10,9 @@ import (
 	"github.com/keranjang/keranjang/internal/secret"
 )
 
-func envMap(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+func envMap(m map[string]string) lookupFunc {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
 
 func TestConfigDefaults(t *testing.T) {
 	c, err := parseConfig("t", nil, envMap(nil), io.Discard)

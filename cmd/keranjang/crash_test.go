@@ -46,7 +46,7 @@ func TestKillNineLosesAtMostOneFlush(t *testing.T) {
 		cmd.Env = append(os.Environ(),
 			"KERANJANG_BOT_TOKEN="+fake.Token(), "KERANJANG_BOT_API_URL="+fake.URL(), "KERANJANG_DB="+dbPath,
 			"KERANJANG_HTTP_ADDR=127.0.0.1:"+strconv.Itoa(port), "KERANJANG_ADMIN_TOKEN="+adminToken,
-			"KERANJANG_LOG_LEVEL=warn")
+			"KERANJANG_LOG_LEVEL=warn", "KERANJANG_METRICS_ADDR=") // empty: no metrics listener to collide on
 		cmd.Stderr = os.Stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

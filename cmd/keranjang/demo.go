@@ -38,7 +38,7 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer os.RemoveAll(dir)
 	log := zerolog.Nop()
 	if *verbose {
-		log = zerolog.New(zerolog.ConsoleWriter{Out: stderr, TimeFormat: time.TimeOnly}).Level(zerolog.InfoLevel).With().Timestamp().Logger()
+		log = zerolog.New(zerolog.ConsoleWriter{Out: stderr, TimeFormat: time.TimeOnly, NoColor: !isTerminal(stderr)}).Level(zerolog.InfoLevel).With().Timestamp().Logger()
 	}
 	const adminID = 1001
 	sb, err := newSandbox(ctx, dir, log, map[string]string{

@@ -378,7 +378,7 @@ func (e *e2e) getJSON(t *testing.T, path, token string, out any) int {
 // exported yet is 0.
 func (e *e2e) metric(t *testing.T, name, labels string) float64 {
 	t.Helper()
-	resp, err := e.web.Get(e.sb.baseURL() + "/metrics")
+	resp, err := e.web.Get("http://" + e.sb.app.MetricsAddr() + "/metrics")
 	if err != nil {
 		t.Fatalf("GET /metrics: %v", err)
 	}

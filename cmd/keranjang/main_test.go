@@ -40,7 +40,7 @@ func TestMainSubcommands(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out strings.Builder
-			code := Main(context.Background(), tc.args, func(k string) string { return tc.env[k] }, &out, &out)
+			code := Main(context.Background(), tc.args, envMap(tc.env), &out, &out)
 			if code != tc.code || !strings.Contains(out.String(), tc.output) {
 				t.Fatalf("exit %d, output %q; want %d and %q", code, out.String(), tc.code, tc.output)
 			}

@@ -38,11 +38,13 @@ func newSandbox(ctx context.Context, dir string, log zerolog.Logger, env map[str
 		"KERANJANG_DB":          filepath.Join(dir, "keranjang.db"),
 		"KERANJANG_HTTP_ADDR":   "127.0.0.1:" + strconv.Itoa(port),
 		"KERANJANG_PUBLIC_URL":  "http://127.0.0.1:" + strconv.Itoa(port),
+		// Metrics on a free port of their own: many sandboxes may run at once.
+		"KERANJANG_METRICS_ADDR": "127.0.0.1:0",
 	}
 	for k, v := range env {
 		vars[k] = v
 	}
-	cfg, err := parseConfig("sandbox", nil, func(k string) string { return vars[k] }, nil)
+	cfg, err := parseConfig("sandbox", nil, func(k string) (string, bool) { v, ok := vars[k]; return v, ok }, nil)
 	if err != nil {
 		fake.Close()
 		return nil, err
