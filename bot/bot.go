@@ -203,6 +203,10 @@ func (b *Bot) Start(ctx context.Context) error {
 	return nil
 }
 
+// ErrTokenRefused is returned by Start when Telegram answers getMe with 401 or 404: the token is wrong
+// or was revoked, and retrying cannot help.
+var ErrTokenRefused = errors.New("the bot token was refused")
+
 var allowedUpdates = []string{"message", "edited_message", "callback_query", "my_chat_member"}
 
 func (b *Bot) getMe(ctx context.Context) (*tgmodels.User, error) {
@@ -215,9 +219,9 @@ func (b *Bot) getMe(ctx context.Context) (*tgmodels.User, error) {
 			return me, nil
 		}
 		if errors.Is(err, tgbot.ErrorUnauthorized) || errors.Is(err, tgbot.ErrorNotFound) {
-			return nil, fmt.Errorf("bot: getMe: the bot token was refused: %w", redact(err, b.cfg.Token))
+			return nil, fmt.Errorf("bot: getMe: %w: %w", ErrTokenRefused, redact(err, b.cfg.Token))
 		}
-		b.log.Warn().Err(redact(err, b.cfg.Token)).Dur("retry_in", delay).Msg("getMe failed")
+		b.log.Warn().Err(redact(err, b.cfg.Token)).Dur("retry_in_ms", delay).Msg("getMe failed")
 		select {
 		case <-ctx.Done():
 			return nil, fmt.Errorf("bot: getMe: %w", redact(err, b.cfg.Token))

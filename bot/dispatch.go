@@ -107,7 +107,7 @@ func (b *Bot) process(u *tgmodels.Update) {
 		b.finishCallback(ctx, r)
 		b.metrics.updates.WithLabelValues(kind).Inc()
 		b.metrics.latency.WithLabelValues(kind).Observe(since(start))
-		log.Debug().Dur("took", time.Since(start)).Msg("update handled")
+		log.Debug().Dur("took_ms", time.Since(start)).Msg("update handled")
 	}()
 
 	// Only what the bot acts on costs tokens: group chatter the bot ignores must not use up a user's budget.

@@ -35,7 +35,7 @@ func (b *Bot) poll(ctx context.Context) {
 			default:
 				backoff = min(backoff*2, 10*time.Second)
 			}
-			b.log.Warn().Err(redact(err, b.cfg.Token)).Dur("retry_in", backoff).Msg("getUpdates failed")
+			b.log.Warn().Err(redact(err, b.cfg.Token)).Dur("retry_in_ms", backoff).Msg("getUpdates failed")
 			select {
 			case <-ctx.Done():
 				return

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -164,7 +163,7 @@ func dbError(name string, err error) error {
 
 // tokenRefused reports whether the bot's start failed because Telegram refused the token (401 or 404 on
 // getMe). The bot package says so in its error text; cmd does not import the Telegram client to ask.
-func tokenRefused(err error) bool { return strings.Contains(err.Error(), "token was refused") }
+func tokenRefused(err error) bool { return errors.Is(err, bot.ErrTokenRefused) }
 
 // buildInfoGauge is keranjang_build_info{version,revision,go_version} 1.
 func buildInfoGauge(b buildInfo) prometheus.Collector {
