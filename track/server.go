@@ -115,6 +115,7 @@ type Server struct {
 // New builds a server on st. It starts the click writer at once, so a Server must always be stopped with
 // Shutdown, even one only used through Handler.
 func New(cfg Config, st Store) *Server {
+	botMatcher() // build the bot matcher now, so that no visitor waits for it
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
