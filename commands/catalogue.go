@@ -303,9 +303,8 @@ func fits(text, row, more string, last bool) bool {
 
 // dayRange is the local calendar day containing now, as UTC instants [from, to).
 func dayRange(now time.Time, loc *time.Location) (time.Time, time.Time) {
-	l := now.In(loc)
-	from := time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, loc)
-	return from.UTC(), from.AddDate(0, 0, 1).UTC()
+	from, to := affiliate.LocalDay(now, loc)
+	return from.UTC(), to.UTC()
 }
 
 // qr sends the basket link of one of the caller's own codes as a QR-code PNG.
@@ -387,8 +386,7 @@ func (h *Handler) affiliates(ctx context.Context, c *Call) error {
 		}
 		productID = id
 	}
-	_, to := dayRange(h.cfg.Now(), c.Location())
-	from := to.In(c.Location()).AddDate(0, 0, -reportDays).UTC()
+	from, to := affiliate.LastDays(h.cfg.Now(), c.Location(), reportDays)
 	rows, err := h.store.AffiliateReport(ctx, c.User.ID, productID, from, to)
 	if err != nil {
 		return err

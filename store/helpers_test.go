@@ -9,32 +9,15 @@ import (
 	"time"
 
 	"github.com/keranjang/keranjang/affiliate"
+	"github.com/keranjang/keranjang/internal/clocktest"
 )
 
-// clock is an injectable, settable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2024, 3, 10, 5, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+func newClock() *clocktest.Clock { return clocktest.New(time.Date(2024, 3, 10, 5, 0, 0, 0, time.UTC)) }
 
 type fixture struct {
 	s     *Store
 	path  string
-	clock *clock
+	clock *clocktest.Clock
 }
 
 func newFixture(t testing.TB) *fixture {

@@ -51,7 +51,7 @@ func TestSearchProducts(t *testing.T) {
 	f := newFixture(t)
 	f.seller(t, 10, "Toko")
 	mk := func(name, desc string, rate affiliate.BasisPoints) affiliate.Product {
-		f.clock.Add(time.Minute)
+		f.clock.Advance(time.Minute)
 		p, err := f.s.CreateProduct(t.Context(), affiliate.Product{SellerID: 10, Name: name, Description: desc, Price: 1000, Rate: rate, URL: "https://shop.example.com/x"})
 		if err != nil {
 			t.Fatal(err)
@@ -101,7 +101,7 @@ func TestSellerProductsAndOwnership(t *testing.T) {
 	f.seller(t, 10, "Toko")
 	f.seller(t, 11, "Lain")
 	a := f.product(t, 10, "A", 500)
-	f.clock.Add(time.Second)
+	f.clock.Advance(time.Second)
 	b := f.product(t, 10, "B", 500)
 	c := f.product(t, 11, "C", 500)
 
@@ -181,7 +181,7 @@ func TestRateChanges(t *testing.T) {
 		t.Fatalf("new joiner kept a rate: %+v", l22)
 	}
 	// A second cut within the protection does not extend it.
-	f.clock.Add(24 * time.Hour)
+	f.clock.Advance(24 * time.Hour)
 	notify = setRate(500)
 	if len(notify) != 3 {
 		t.Fatalf("second cut notified %d", len(notify))
@@ -246,9 +246,9 @@ func TestLinkListsAndUpdate(t *testing.T) {
 	p := f.product(t, 10, "Kopi", 1000)
 	q := f.product(t, 10, "Teh", 1000)
 	lq := f.join(t, 20, q.ID)
-	f.clock.Add(time.Minute)
+	f.clock.Advance(time.Minute)
 	lp := f.join(t, 20, p.ID)
-	f.clock.Add(time.Minute)
+	f.clock.Advance(time.Minute)
 	lp21 := f.join(t, 21, p.ID)
 
 	got, err := f.s.AffiliateLinks(t.Context(), 20)

@@ -21,7 +21,7 @@ func TestRegisterUser(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	f.clock.Add(time.Hour)
+	f.clock.Advance(time.Hour)
 	u, created, err = f.s.RegisterUser(t.Context(), affiliate.User{ID: 5, ChatID: 55, FirstName: "Sari", LastName: "Dewi", Username: "sari", Lang: affiliate.LangID, TimeZone: "Asia/Jakarta"})
 	if err != nil || created {
 		t.Fatalf("second register: %v %v", created, err)
@@ -98,7 +98,7 @@ func TestApplications(t *testing.T) {
 	if err != nil || app.Status != affiliate.AppPending || app.ShopName != "Toko Dua" {
 		t.Fatalf("apply: %+v %v", app, err)
 	}
-	f.clock.Add(time.Minute)
+	f.clock.Advance(time.Minute)
 	if _, err := f.s.ApplySeller(t.Context(), 1, "Toko Satu"); err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +254,7 @@ func TestFeedback(t *testing.T) {
 		text string
 	}{{20, p.ID, "one"}, {21, p.ID, "two"}, {20, q.ID, "other seller"}, {20, p.ID, "three"}}
 	for _, x := range texts {
-		f.clock.Add(time.Minute)
+		f.clock.Advance(time.Minute)
 		fb, err := f.s.AddFeedback(t.Context(), affiliate.Feedback{ProductID: x.prod, AffiliateID: x.aff, SellerID: 999, Text: " " + x.text + " "})
 		if err != nil || fb.ID == 0 || fb.Text != x.text || fb.At.IsZero() {
 			t.Fatalf("add feedback: %+v %v", fb, err)

@@ -60,8 +60,7 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // hold keeps the demo system serving until ctx ends, then shuts it down in order and reports how many
 // clicks were written and dropped while it served.
 func (d *demoScript) hold(ctx context.Context) error {
-	settle(d.sb.fake, 250*time.Millisecond, 5*time.Second)
-	before := d.sb.app.http.Recorded()
+	before := d.sb.app.http.Recorded() // the script's clicks are written: run waited for them
 	fmt.Fprintf(d.out, "ready code=%s addr=%s\n", d.codes["Wati"], d.sb.app.HTTPAddr())
 	<-ctx.Done()
 	srv := d.sb.app.http
@@ -73,10 +72,12 @@ func (d *demoScript) hold(ctx context.Context) error {
 }
 
 type demoScript struct {
-	sb    *sandbox
-	out   io.Writer
-	names map[int64]string
-	codes map[string]string // basket-link code by affiliate name
+	sb     *sandbox
+	out    io.Writer
+	names  map[int64]string
+	codes  map[string]string // basket-link code by affiliate name
+	pushed float64           // updates the script has sent the bot
+	err    error             // the first step that failed; the steps after it do nothing
 
 	mu      sync.Mutex
 	pending []tgfake.Call
@@ -105,22 +106,30 @@ func (d *demoScript) note(s string) { fmt.Fprintf(d.out, "   · %s\n", s) }
 
 // say sends text as u and prints what the bot answered.
 func (d *demoScript) say(u tgfake.User, text string) {
+	if d.err != nil {
+		return
+	}
 	fmt.Fprintf(d.out, "\n👤 %s: %s\n", u.FirstName, text)
 	d.sb.fake.SendText(u, tgfake.Chat{}, text)
-	d.flush()
+	d.pushed++
+	d.err = d.flush()
 }
 
 // press presses the button labelled label on the last message u got, and prints the result.
-func (d *demoScript) press(u tgfake.User, label string) error {
+func (d *demoScript) press(u tgfake.User, label string) {
+	if d.err != nil {
+		return
+	}
 	for _, m := range reverse(d.sb.fake.Sent(u.ID)) {
 		if b, ok := m.Button(label); ok {
 			fmt.Fprintf(d.out, "\n👤 %s presses [%s]\n", u.FirstName, b.Text)
 			d.sb.fake.PressButton(u, m, b.CallbackData)
-			d.flush()
-			return nil
+			d.pushed++
+			d.err = d.flush()
+			return
 		}
 	}
-	return fmt.Errorf("demo: no button %q for %s", label, u.FirstName)
+	d.err = fmt.Errorf("demo: no button %q for %s", label, u.FirstName)
 }
 
 func reverse(ms []tgfake.Message) []tgfake.Message {
@@ -131,9 +140,13 @@ func reverse(ms []tgfake.Message) []tgfake.Message {
 	return out
 }
 
-// flush waits for the bot to go quiet and prints its messages.
-func (d *demoScript) flush() {
-	settle(d.sb.fake, 250*time.Millisecond, 5*time.Second)
+// flush waits until the bot has handled every update the script sent, and prints its messages. The bot
+// counts an update after its handler has returned and the button's spinner is stopped, and the fake
+// records a call before it answers it, so by then every message of the step is recorded.
+func (d *demoScript) flush() error {
+	if err := waitUntil("the bot to handle update "+fmt.Sprint(d.pushed), func() bool { return d.handled() >= d.pushed }); err != nil {
+		return err
+	}
 	d.mu.Lock()
 	calls := d.pending
 	d.pending = nil
@@ -166,6 +179,36 @@ func (d *demoScript) flush() {
 			fmt.Fprintf(d.out, "      %s\n", kb)
 		}
 	}
+	return nil
+}
+
+// handled is how many updates the running app has finished handling, of every type.
+func (d *demoScript) handled() float64 {
+	families, err := d.sb.app.reg.Gather()
+	if err != nil {
+		return 0
+	}
+	n := 0.0
+	for _, f := range families {
+		if f.GetName() == "keranjang_updates_total" {
+			for _, m := range f.GetMetric() {
+				n += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return n
+}
+
+// waitUntil polls cond until it holds, for at most ten seconds.
+func waitUntil(what string, cond func() bool) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("demo: gave up waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return nil
 }
 
 // plain strips the HTML tags and entities of a message for the terminal.
@@ -210,6 +253,8 @@ func buttons(markup string) string {
 func (d *demoScript) run(ctx context.Context, adminID int64) error {
 	fmt.Fprintln(d.out, "Keranjang demo — the real bot, HTTP server and database, talking to a built-in fake Telegram.")
 	fmt.Fprintf(d.out, "Basket links are served at %s/r/<code>.\n", d.sb.baseURL())
+	fmt.Fprintln(d.out, "Legend: 👤 a person acts · 🤖 → the bot sends a message · 🤖 ✎ the bot edits one · "+
+		"(toast) a button's pop-up answer · [Label] a button · 🌐 a buyer's browser.")
 
 	admin := d.user(adminID, "Sari", "sari_admin", "id")
 	seller := d.user(2002, "Budi", "budi_batik", "id")
@@ -222,9 +267,7 @@ func (d *demoScript) run(ctx context.Context, adminID int64) error {
 	d.say(seller, "/lang en")
 	d.say(seller, "/seller Batik Budi Pekalongan")
 	d.heading("The admin approves with the button")
-	if err := d.press(admin, "Setujui"); err != nil {
-		return err
-	}
+	d.press(admin, "Setujui")
 	d.say(seller, "/lang id")
 
 	d.heading("The seller adds a product, step by step")
@@ -236,22 +279,19 @@ func (d *demoScript) run(ctx context.Context, adminID int64) error {
 	d.say(seller, "12,5")
 	d.say(seller, "http://shop.example.id/kemeja")
 	d.say(seller, "https://shop.example.id/kemeja-lasem?ref=bot")
-	if err := d.press(seller, "Lewati"); err != nil {
-		return err
-	}
-	if err := d.press(seller, "Simpan"); err != nil {
-		return err
-	}
+	d.press(seller, "Lewati")
+	d.press(seller, "Simpan")
 	d.note("or in one line")
 	d.say(seller, "/addproduct Selendang Sutra | 175.000 | 15 | https://shop.example.id/selendang")
 
 	d.heading("Two affiliates find products and join")
 	d.say(aff1, "/start")
 	d.say(aff1, "/products batik")
-	if err := d.press(aff1, "Kemeja"); err != nil {
-		return err
-	}
+	d.press(aff1, "Kemeja")
 	d.say(aff2, "/start p_1")
+	if d.err != nil {
+		return d.err
+	}
 
 	links := map[string]string{}
 	d.codes = links
@@ -292,13 +332,17 @@ func (d *demoScript) run(ctx context.Context, adminID int64) error {
 		{links["Joko"], "203.0.113.55", phone, http.MethodGet},
 		{"NoSuchXy", "203.0.113.55", phone, http.MethodGet},
 	}
+	recorded := d.sb.app.http.Recorded()
 	for _, s := range steps {
 		if err := visit(s.code, s.ip, s.ua, s.method); err != nil {
 			return err
 		}
 	}
 	d.note("the Telegram link preview was redirected but kept apart as a bot visit, not a click")
-	time.Sleep(300 * time.Millisecond) // the click buffer writes at least every 100 ms
+	// The click buffer writes in the background; the numbers below need the five visits of known links.
+	if err := waitUntil("the clicks to be written", func() bool { return d.sb.app.http.Recorded() >= recorded+5 }); err != nil {
+		return err
+	}
 
 	d.heading("Everyone looks at the numbers")
 	d.say(aff1, "/links")
@@ -308,6 +352,9 @@ func (d *demoScript) run(ctx context.Context, adminID int64) error {
 	d.heading("Wati sends feedback; a non-admin tries an admin command")
 	d.say(aff1, "/feedback 1 Kak, ukuran XL ready lagi kapan?")
 	d.say(aff2, "/approve 2002")
+	if d.err != nil {
+		return d.err
+	}
 
 	if rej := d.sb.fake.Rejected(); len(rej) > 0 {
 		return fmt.Errorf("demo: the fake Bot API rejected %d calls, first: %s", len(rej), rej[0].Reason)

@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/keranjang/keranjang/internal/tgfake"
+	"github.com/keranjang/keranjang/store"
 )
 
 // e2eWait bounds every wait for the bot. It is generous on purpose: the suite must pass on a slow machine
@@ -32,11 +33,11 @@ type e2e struct {
 
 	mu      sync.Mutex
 	pressed []string // callback query ids, to check that every one was answered
-	checked bool
 }
 
-// startE2E starts the real system on a temporary database against a fresh fake Bot API. The app is shut
-// down when the test ends.
+// startE2E starts the real system on a temporary database against a fresh fake Bot API. When the test
+// ends it checks that the fake refused none of the bot's calls and that every button pressed was answered
+// exactly once, and shuts the app down.
 func startE2E(t *testing.T, env map[string]string, opt Options, fakeOpts ...tgfake.Option) *e2e {
 	t.Helper()
 	if opt.Now == nil {
@@ -59,8 +60,9 @@ func startE2E(t *testing.T, env map[string]string, opt Options, fakeOpts ...tgfa
 			}
 			t.Logf("last Bot API calls:\n%s", b.String())
 		}
-		if !e.checked {
-			e.sb.fake.CheckNoRejections(t) // the test stopped before its own check
+		e.sb.fake.CheckNoRejections(t)
+		if !t.Failed() {
+			e.checkAllAnswered(t)
 		}
 		if err := e.sb.close(); err != nil {
 			t.Errorf("close sandbox: %v", err)
@@ -80,14 +82,6 @@ func e2eLogger(t *testing.T) zerolog.Logger {
 		Level(lvl).With().Timestamp().Logger()
 }
 
-// checkNoRejections is how every test ends: no call the bot made during the whole test was refused by the
-// strict fake.
-func (e *e2e) checkNoRejections(t *testing.T) {
-	t.Helper()
-	e.checked = true
-	e.sb.fake.CheckNoRejections(t)
-}
-
 // morningClock is the real clock shifted so that the test starts at 10:00 in Jakarta: day-based counts
 // ("clicks today") never straddle a local midnight, whenever the suite runs. It still advances.
 func morningClock() func() time.Time {
@@ -99,24 +93,6 @@ func morningClock() func() time.Time {
 	l := now.In(jkt)
 	offset := time.Date(l.Year(), l.Month(), l.Day(), 10, 0, 0, 0, jkt).Sub(now)
 	return func() time.Time { return time.Now().Add(offset) }
-}
-
-// manualClock is a clock that moves only when told to.
-type manualClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *manualClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *manualClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
 }
 
 func waitCtx() (context.Context, context.CancelFunc) {
@@ -433,4 +409,37 @@ func basketCode(t *testing.T, m tgfake.Message) string {
 		t.Fatalf("no basket link in %q", m.PlainText)
 	}
 	return sm[1]
+}
+
+// apiKey finds the API key in the /apikey answer.
+func apiKey(t *testing.T, m tgfake.Message) string {
+	t.Helper()
+	key := apiKeyRe.FindString(m.PlainText)
+	if key == "" {
+		t.Fatalf("no API key in %q", m.PlainText)
+	}
+	mustContain(t, m.PlainText, "curl -H 'Authorization: Bearer "+key+"'")
+	return key
+}
+
+// withStoppedApp shuts the app down in order, lets fn look at the database, and starts the app again.
+func (e *e2e) withStoppedApp(t *testing.T, fn func(st *store.Store)) {
+	t.Helper()
+	e.waitConfirmed(t)
+	if err := e.sb.stopApp(); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	st, err := store.Open(e.sb.cfg.DB, store.Options{})
+	if err != nil {
+		t.Fatalf("open the store after shutdown: %v", err)
+	}
+	fn(st)
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := waitCtx()
+	defer cancel()
+	if e.sb.app, err = Start(ctx, e.sb.cfg, e.sb.log, e.sb.opt); err != nil {
+		t.Fatalf("start again: %v", err)
+	}
 }

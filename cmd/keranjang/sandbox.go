@@ -6,7 +6,6 @@ import (
 	"net"
 	"path/filepath"
 	"strconv"
-	"time"
 
 	"github.com/rs/zerolog"
 
@@ -98,21 +97,4 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// settle waits until the fake has seen no Bot API call for quiet, or max passes.
-func settle(f *tgfake.Server, quiet, max time.Duration) {
-	deadline := time.Now().Add(max)
-	last := len(f.Calls())
-	lastChange := time.Now()
-	for time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-		if n := len(f.Calls()); n != last {
-			last, lastChange = n, time.Now()
-			continue
-		}
-		if time.Since(lastChange) >= quiet {
-			return
-		}
-	}
 }
