@@ -1,6 +1,6 @@
-// Command mkschema1 writes store/testdata/schema1.db (committed gzipped, as schema1.db.gz) and schema1.json: a small database in the schema-1
-// layout (fixed 24-byte count records) and the counts and reports it holds, as the code of that layout
-// read them. It must be run on the code of that layout, commit 2a2614f, not on the current code:
+// Command mkschema1 writes store/testdata/schema1.db (committed gzipped, as schema1.db.gz) and
+// schema1.json: a small database in the schema-1 layout (fixed 24-byte count records) and the counts and
+// reports it holds, as the code of that layout read them. It must be run on the code of that layout, commit 2a2614f, not on the current code:
 //
 //	git worktree add /tmp/k-schema1 2a2614f
 //	mkdir -p /tmp/k-schema1/store/testdata/mkschema1
