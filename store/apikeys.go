@@ -47,13 +47,23 @@ func apiKeyHash(key string) []byte {
 // APIKey returns the seller's API key, creating one on first use. ErrSellerNotFound when the user is
 // not a seller.
 func (s *Store) APIKey(ctx context.Context, sellerID int64) (string, error) {
+	return s.apiKey(ctx, "api key", sellerID, false)
+}
+
+// RotateAPIKey replaces the seller's API key; the old one stops working at once.
+func (s *Store) RotateAPIKey(ctx context.Context, sellerID int64) (string, error) {
+	return s.apiKey(ctx, "rotate api key", sellerID, true)
+}
+
+// apiKey returns the seller's API key, making a new one when there is none or when rotate is set.
+func (s *Store) apiKey(ctx context.Context, what string, sellerID int64, rotate bool) (string, error) {
 	var key string
 	err := s.update(ctx, func(tx *bolt.Tx) error {
 		rec, err := getSeller(tx, sellerID)
 		if err != nil {
 			return err
 		}
-		if rec.APIKey != "" {
+		if rec.APIKey != "" && !rotate {
 			key = rec.APIKey
 			return nil
 		}
@@ -61,24 +71,7 @@ func (s *Store) APIKey(ctx context.Context, sellerID int64) (string, error) {
 		return err
 	})
 	if err != nil {
-		return "", fmt.Errorf("api key: %w", err)
-	}
-	return key, nil
-}
-
-// RotateAPIKey replaces the seller's API key; the old one stops working at once.
-func (s *Store) RotateAPIKey(ctx context.Context, sellerID int64) (string, error) {
-	var key string
-	err := s.update(ctx, func(tx *bolt.Tx) error {
-		rec, err := getSeller(tx, sellerID)
-		if err != nil {
-			return err
-		}
-		key, err = s.setAPIKey(tx, sellerID, rec)
-		return err
-	})
-	if err != nil {
-		return "", fmt.Errorf("rotate api key: %w", err)
+		return "", fmt.Errorf("%s: %w", what, err)
 	}
 	return key, nil
 }
@@ -106,27 +99,21 @@ func (s *Store) SellerByAPIKey(ctx context.Context, key string) (int64, error) {
 	if !ValidAPIKeyFormat(key) {
 		return 0, affiliate.ErrSellerNotFound
 	}
-	var id int64
-	err := s.view(ctx, func(tx *bolt.Tx) error {
+	return get(s, ctx, "seller by api key", func(tx *bolt.Tx) (int64, error) {
 		v := tx.Bucket(bAPIKeys).Get(apiKeyHash(key))
 		if len(v) != 8 {
-			return affiliate.ErrSellerNotFound
+			return 0, affiliate.ErrSellerNotFound
 		}
 		sellerID := int64(binary.BigEndian.Uint64(v))
 		rec, err := getSeller(tx, sellerID)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if subtle.ConstantTimeCompare([]byte(rec.APIKey), []byte(key)) != 1 {
-			return affiliate.ErrSellerNotFound
+			return 0, affiliate.ErrSellerNotFound
 		}
-		id = sellerID
-		return nil
+		return sellerID, nil
 	})
-	if err != nil {
-		return 0, fmt.Errorf("seller by api key: %w", err)
-	}
-	return id, nil
 }
 
 func getSeller(tx *bolt.Tx, sellerID int64) (sellerRecord, error) {

@@ -94,40 +94,32 @@ func (s *Store) DecideApplication(ctx context.Context, userID int64, approve boo
 
 // GetApplication returns a user's application or affiliate.ErrAppNotFound.
 func (s *Store) GetApplication(ctx context.Context, userID int64) (affiliate.Application, error) {
-	var app affiliate.Application
-	err := s.view(ctx, func(tx *bolt.Tx) error {
+	return get(s, ctx, "get application", func(tx *bolt.Tx) (affiliate.Application, error) {
+		var app affiliate.Application
 		found, err := getJSON(tx.Bucket(bApps), idKey(userID), &app)
 		if err == nil && !found {
 			err = affiliate.ErrAppNotFound
 		}
-		return err
+		return app, err
 	})
-	if err != nil {
-		return affiliate.Application{}, fmt.Errorf("get application: %w", err)
-	}
-	return app, nil
 }
 
 // PendingApplications lists pending applications, oldest first.
 func (s *Store) PendingApplications(ctx context.Context) ([]affiliate.Application, error) {
-	var apps []affiliate.Application
-	err := s.view(ctx, func(tx *bolt.Tx) error {
+	return get(s, ctx, "pending applications", func(tx *bolt.Tx) ([]affiliate.Application, error) {
+		var apps []affiliate.Application
 		all := tx.Bucket(bApps)
 		c := tx.Bucket(bAppsPending).Cursor()
 		for k, _ := c.First(); k != nil; k, _ = c.Next() {
 			var app affiliate.Application
 			found, err := getJSON(all, k[8:16], &app)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if found && app.Status == affiliate.AppPending {
 				apps = append(apps, app)
 			}
 		}
-		return nil
+		return apps, nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("pending applications: %w", err)
-	}
-	return apps, nil
 }

@@ -14,6 +14,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/keranjang/keranjang/affiliate"
+	"github.com/keranjang/keranjang/store/storetest"
 )
 
 func TestMain(m *testing.M) {
@@ -24,12 +25,12 @@ func TestMain(m *testing.M) {
 
 func benchLinks(b *testing.B, n int) (*fixture, []affiliate.Link) {
 	f := newFixture(b)
-	f.seller(b, 1, "Toko")
-	p := f.product(b, 1, "Kopi", 1000)
+	storetest.Seller(b, f.s, 1, "Toko")
+	p := storetest.Product(b, f.s, 1, "Kopi", 1000)
 	links := make([]affiliate.Link, n)
 	for i := range links {
-		f.user(b, int64(100+i), "A")
-		links[i] = f.join(b, int64(100+i), p.ID)
+		storetest.User(b, f.s, int64(100+i), "A")
+		links[i] = storetest.Join(b, f.s, int64(100+i), p.ID)
 	}
 	return f, links
 }
@@ -62,7 +63,7 @@ func BenchmarkRecordClicks(b *testing.B) {
 					seq++
 					at = at.Add(time.Second)
 					l := links[rng.IntN(len(links))]
-					batch[i] = click(l, benchClickID(rng, at), at, rng.Uint64N(5000))
+					batch[i] = storetest.Click(l, benchClickID(rng, at), at, rng.Uint64N(5000))
 					batch[i].Bot = seq%20 == 0
 				}
 				b.StartTimer()
@@ -91,7 +92,7 @@ func BenchmarkRecordClicksRedirectLoad(b *testing.B) {
 		b.StopTimer()
 		for i := range batch {
 			at = at.Add(20 * time.Microsecond)
-			batch[i] = click(links[rng.IntN(len(links))], benchClickID(rng, at), at, rng.Uint64N(1000))
+			batch[i] = storetest.Click(links[rng.IntN(len(links))], benchClickID(rng, at), at, rng.Uint64N(1000))
 		}
 		b.StartTimer()
 		if _, err := f.s.RecordClicks(b.Context(), batch); err != nil {
@@ -215,14 +216,13 @@ func buildReportFixture() (*Store, error) {
 		err := s.db.Update(func(tx *bolt.Tx) error {
 			agg := tx.Bucket(bAggLink)
 			agg.FillPercent = 1
-			var v [countsLen]byte
 			for i := start; i < min(start+perTx, reportAffiliates); i++ {
 				for d := range reportDays {
 					for _, h := range [3]uint32{3, 11, 14} {
 						k := binary.BigEndian.AppendUint32([]byte(codes[i]), first+uint32(d*24)+h)
 						n := int64(rng.IntN(20) + 1)
-						putCounts(v[:], affiliate.Counts{Clicks: n, UniqueClicks: n / 2, BotVisits: 1})
-						if err := agg.Put(k, append([]byte(nil), v[:]...)); err != nil {
+						v := appendCounts(nil, affiliate.Counts{Clicks: n, UniqueClicks: n / 2, BotVisits: 1})
+						if err := agg.Put(k, v); err != nil {
 							return err
 						}
 					}

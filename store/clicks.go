@@ -14,9 +14,8 @@ import (
 )
 
 const (
-	codeLen   = affiliate.LinkCodeLen
-	hourLen   = 4
-	countsLen = 24
+	codeLen = affiliate.LinkCodeLen
+	hourLen = 4
 	// The ids the store makes up for clicks that come without one have the redirect's layout
 	// (affiliate.ClickIDLen): a time prefix, then random characters.
 	clickIDLen     = affiliate.ClickIDLen
@@ -57,6 +56,7 @@ type clickBuffers struct {
 	scratch []byte              // a key for bbolt calls that copy or only read it
 	lastID  []byte              // the largest click id logged before the batch
 	logged  []bool              // per click of the batch: to be logged (not a bot visit, not a repeated id)
+	order   []int32             // the batch's indexes in time order
 	ids     map[string]struct{} // the ids of the batch seen so far
 	marks   []visitorMark
 	markAt  map[visitorKey]int32
@@ -81,6 +81,7 @@ func (b *clickBuffers) reset() {
 	b.arena.reset()
 	b.lastID = b.lastID[:0]
 	b.logged = b.logged[:0]
+	b.order = b.order[:0]
 	b.marks = b.marks[:0]
 	clear(b.ids)
 	clear(b.markAt)
@@ -107,17 +108,6 @@ func (a *arena) alloc(n int) []byte {
 
 func (a *arena) reset() { a.buf = a.buf[:0] }
 
-// newClickID returns an id for a click at t that came without one: its time prefix and random characters.
-func (s *Store) newClickID(t time.Time) (string, error) {
-	r, err := s.randomString(clickIDLen - clickIDTimeLen)
-	if err != nil {
-		return "", err
-	}
-	id := make([]byte, clickIDTimeLen, clickIDLen)
-	affiliate.PutClickTime(id, t)
-	return string(append(id, r...)), nil
-}
-
 // hourOf is the unix hour of t (0 for times before 1970).
 func hourOf(t time.Time) uint32 {
 	if s := t.Unix(); s > 0 {
@@ -126,29 +116,14 @@ func hourOf(t time.Time) uint32 {
 	return 0
 }
 
-func decodeCounts(v []byte) affiliate.Counts {
-	if len(v) != countsLen {
-		return affiliate.Counts{}
-	}
-	return affiliate.Counts{
-		Clicks:       int64(binary.BigEndian.Uint64(v)),
-		UniqueClicks: int64(binary.BigEndian.Uint64(v[8:])),
-		BotVisits:    int64(binary.BigEndian.Uint64(v[16:])),
-	}
-}
-
-func putCounts(dst []byte, c affiliate.Counts) {
-	binary.BigEndian.PutUint64(dst, uint64(c.Clicks))
-	binary.BigEndian.PutUint64(dst[8:], uint64(c.UniqueClicks))
-	binary.BigEndian.PutUint64(dst[16:], uint64(c.BotVisits))
-}
-
 // addCounts adds c to the counts stored at k. Put copies k; the value comes from the arena.
 func (a *arena) addCounts(b *bolt.Bucket, k []byte, c affiliate.Counts) error {
 	sum := decodeCounts(b.Get(k))
 	sum.Add(c)
-	v := a.alloc(countsLen)
-	putCounts(v, sum)
+	var buf [maxCountsLen]byte
+	rec := appendCounts(buf[:0], sum)
+	v := a.alloc(len(rec))
+	copy(v, rec)
 	return b.Put(k, v)
 }
 
@@ -197,10 +172,11 @@ func decodeClick(id string, v []byte) (affiliate.Click, error) {
 // affiliate and to the running totals. Bot visits are counted apart (BotVisits only, not logged).
 // Returns the clicks as stored, in input order.
 //
-// Clicks must come in time order and carry a valid link code (the whole batch is refused otherwise); a
-// click without an id gets one; a click whose id is already logged is skipped (Unique false), so a
-// retried batch does not count twice. It is meant for one background writer; concurrent calls are
-// serialized.
+// Clicks may come in any order: within a batch they are judged in time order (see the package
+// documentation for the rule across batches). Every click must carry a valid link code (the whole batch
+// is refused otherwise); a click without an id gets one; a click whose id is already logged is skipped
+// (Unique false), so a retried batch does not count twice. It is meant for one background writer;
+// concurrent calls are serialized.
 //
 // The batch is written bucket by bucket: the click log (time-ordered ids make that an append at the
 // log's end), the visitor marks once per (link, visitor) with the latest click and in key order, and each
@@ -214,7 +190,7 @@ func (s *Store) RecordClicks(ctx context.Context, clicks []affiliate.Click) ([]a
 		}
 		out[i].Unique = false
 		if out[i].ID == "" && !out[i].Bot {
-			id, err := s.newClickID(out[i].At)
+			id, err := affiliate.NewClickID(out[i].At, &s.rand)
 			if err != nil {
 				return nil, fmt.Errorf("record clicks: %w", err)
 			}
@@ -243,7 +219,7 @@ func (b *clickBuffers) record(tx *bolt.Tx, out []affiliate.Click) error {
 	visitors := tx.Bucket(bVisitors)
 	vc := visitors.Cursor()
 	var nClicks, nBots uint64
-	for i := range out {
+	for _, i := range b.timeOrder(out) {
 		c := &out[i]
 		var d affiliate.Counts
 		if c.Bot {
@@ -337,6 +313,19 @@ func (b *clickBuffers) record(tx *bolt.Tx, out []affiliate.Click) error {
 	return addU64(meta, kNBots, nBots)
 }
 
+// timeOrder returns the indexes of out in time order (input order among equal times). Batches from the
+// redirect come in time order already, which costs one pass to check.
+func (b *clickBuffers) timeOrder(out []affiliate.Click) []int32 {
+	b.order = slices.Grow(b.order[:0], len(out))
+	for i := range out {
+		b.order = append(b.order, int32(i))
+	}
+	if !slices.IsSortedFunc(out, func(x, y affiliate.Click) int { return x.At.Compare(y.At) }) {
+		slices.SortStableFunc(b.order, func(x, y int32) int { return out[x].At.Compare(out[y].At) })
+	}
+	return b.order
+}
+
 // findNew marks in b.logged the clicks of out to log: not bot visits, and not a repeat of an id that is
 // logged already or that came earlier in the batch. An id above the largest one in the log cannot be
 // there, so with time-ordered ids the log is rarely searched.
@@ -401,20 +390,13 @@ func applyCounts[K aggKey](a *arena, bucket *bolt.Bucket, m map[K]affiliate.Coun
 
 // GetClick returns a logged click by id or affiliate.ErrClickNotFound (bot visits are not logged).
 func (s *Store) GetClick(ctx context.Context, id string) (affiliate.Click, error) {
-	var c affiliate.Click
-	err := s.view(ctx, func(tx *bolt.Tx) error {
+	return get(s, ctx, "get click", func(tx *bolt.Tx) (affiliate.Click, error) {
 		v := tx.Bucket(bClicks).Get([]byte(id))
 		if v == nil {
-			return affiliate.ErrClickNotFound
+			return affiliate.Click{}, affiliate.ErrClickNotFound
 		}
-		var err error
-		c, err = decodeClick(id, v)
-		return err
+		return decodeClick(id, v)
 	})
-	if err != nil {
-		return affiliate.Click{}, fmt.Errorf("get click: %w", err)
-	}
-	return c, nil
 }
 
 // PruneVisitors deletes the visitor entries whose last click is before before and returns how many went.

@@ -53,8 +53,8 @@ func (s *Store) AddFeedback(ctx context.Context, f affiliate.Feedback) (affiliat
 // SellerFeedback lists the newest feedback for a seller's products, newest first, at most limit
 // (limit ≤ 0: all).
 func (s *Store) SellerFeedback(ctx context.Context, sellerID int64, limit int) ([]affiliate.Feedback, error) {
-	var out []affiliate.Feedback
-	err := s.view(ctx, func(tx *bolt.Tx) error {
+	return get(s, ctx, "seller feedback", func(tx *bolt.Tx) ([]affiliate.Feedback, error) {
+		var out []affiliate.Feedback
 		fb := tx.Bucket(bFeedback)
 		prefix := idKey(sellerID)
 		c := tx.Bucket(bSellerFeedback).Cursor()
@@ -68,18 +68,14 @@ func (s *Store) SellerFeedback(ctx context.Context, sellerID int64, limit int) (
 			var f affiliate.Feedback
 			found, err := getJSON(fb, k[8:], &f)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if found {
 				out = append(out, f)
 			}
 		}
-		return nil
+		return out, nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("seller feedback: %w", err)
-	}
-	return out, nil
 }
 
 // deleteUserFeedback removes the feedback an affiliate wrote, with its index entries.

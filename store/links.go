@@ -75,16 +75,7 @@ func (s *Store) GetLink(ctx context.Context, code string) (affiliate.Link, error
 	if !affiliate.ValidCode(code) {
 		return affiliate.Link{}, affiliate.ErrLinkNotFound
 	}
-	var l affiliate.Link
-	err := s.view(ctx, func(tx *bolt.Tx) error {
-		var err error
-		l, err = getLink(tx, code)
-		return err
-	})
-	if err != nil {
-		return affiliate.Link{}, fmt.Errorf("get link: %w", err)
-	}
-	return l, nil
+	return get(s, ctx, "get link", func(tx *bolt.Tx) (affiliate.Link, error) { return getLink(tx, code) })
 }
 
 func getLink(tx *bolt.Tx, code string) (affiliate.Link, error) {
@@ -127,8 +118,8 @@ func (s *Store) ListLinks(ctx context.Context, after string, limit int) ([]affil
 	if limit <= 0 {
 		return nil, nil
 	}
-	var out []affiliate.Link
-	err := s.view(ctx, func(tx *bolt.Tx) error {
+	return get(s, ctx, "list links", func(tx *bolt.Tx) ([]affiliate.Link, error) {
+		var out []affiliate.Link
 		c := tx.Bucket(bLinks).Cursor()
 		k, _ := c.Seek([]byte(after))
 		if k != nil && string(k) == after {
@@ -137,53 +128,38 @@ func (s *Store) ListLinks(ctx context.Context, after string, limit int) ([]affil
 		for ; k != nil && len(out) < limit; k, _ = c.Next() {
 			l, err := getLink(tx, string(k))
 			if err != nil {
-				return err
+				return nil, err
 			}
 			out = append(out, l)
 		}
-		return nil
+		return out, nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("list links: %w", err)
-	}
-	return out, nil
 }
 
 // AffiliateLinks lists an affiliate's links, oldest first.
 func (s *Store) AffiliateLinks(ctx context.Context, affiliateID int64) ([]affiliate.Link, error) {
-	var out []affiliate.Link
-	err := s.view(ctx, func(tx *bolt.Tx) error {
+	out, err := get(s, ctx, "affiliate links", func(tx *bolt.Tx) ([]affiliate.Link, error) {
+		var out []affiliate.Link
 		prefix := idKey(affiliateID)
 		c := tx.Bucket(bAffLinks).Cursor()
 		for k, v := c.Seek(prefix); hasPrefix(k, prefix); k, v = c.Next() {
 			l, err := getLink(tx, string(v))
 			if err != nil {
-				return err
+				return nil, err
 			}
 			out = append(out, l)
 		}
-		return nil
+		return out, nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("affiliate links: %w", err)
-	}
 	sortLinks(out)
-	return out, nil
+	return out, err
 }
 
 // ProductLinks lists a product's links, oldest first.
 func (s *Store) ProductLinks(ctx context.Context, productID uint64) ([]affiliate.Link, error) {
-	var out []affiliate.Link
-	err := s.view(ctx, func(tx *bolt.Tx) error {
-		var err error
-		out, err = productLinks(tx, productID)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("product links: %w", err)
-	}
+	out, err := get(s, ctx, "product links", func(tx *bolt.Tx) ([]affiliate.Link, error) { return productLinks(tx, productID) })
 	sortLinks(out)
-	return out, nil
+	return out, err
 }
 
 func productLinks(tx *bolt.Tx, productID uint64) ([]affiliate.Link, error) {
@@ -212,28 +188,29 @@ func sortLinks(links []affiliate.Link) {
 // Target resolves a link code for the redirect hot path (served from an in-memory cache that product
 // edits invalidate). ErrLinkNotFound for unknown codes. Paused products still resolve.
 func (s *Store) Target(ctx context.Context, code string) (affiliate.Target, error) {
+	if err := ctx.Err(); err != nil {
+		return affiliate.Target{}, fmt.Errorf("target: %w", err)
+	}
 	if v, ok := s.targets.Load(code); ok {
 		return *v.(*affiliate.Target), nil
 	}
 	gen := s.gen.Load()
-	var t affiliate.Target
 	if !affiliate.ValidCode(code) {
 		return affiliate.Target{}, affiliate.ErrLinkNotFound
 	}
-	err := s.view(ctx, func(tx *bolt.Tx) error {
+	t, err := get(s, ctx, "target", func(tx *bolt.Tx) (affiliate.Target, error) {
 		l, err := getLink(tx, code)
 		if err != nil {
-			return err
+			return affiliate.Target{}, err
 		}
 		p, err := getProduct(tx, l.ProductID)
 		if err != nil {
-			return err
+			return affiliate.Target{}, err
 		}
-		t = affiliate.Target{Code: l.Code, URL: p.URL, ProductID: l.ProductID, AffiliateID: l.AffiliateID, SellerID: l.SellerID}
-		return nil
+		return affiliate.Target{Code: l.Code, URL: p.URL, ProductID: l.ProductID, AffiliateID: l.AffiliateID, SellerID: l.SellerID}, nil
 	})
 	if err != nil {
-		return affiliate.Target{}, fmt.Errorf("target: %w", err)
+		return affiliate.Target{}, err
 	}
 	// The read above started after gen was loaded: if no invalidation happened since, nothing committed
 	// before the read can have changed what it saw, so the entry is current.

@@ -69,16 +69,7 @@ func (s *Store) CreateProduct(ctx context.Context, p affiliate.Product) (affilia
 
 // GetProduct returns a product or affiliate.ErrProductNotFound.
 func (s *Store) GetProduct(ctx context.Context, id uint64) (affiliate.Product, error) {
-	var p affiliate.Product
-	err := s.view(ctx, func(tx *bolt.Tx) error {
-		var err error
-		p, err = getProduct(tx, id)
-		return err
-	})
-	if err != nil {
-		return affiliate.Product{}, fmt.Errorf("get product: %w", err)
-	}
-	return p, nil
+	return get(s, ctx, "get product", func(tx *bolt.Tx) (affiliate.Product, error) { return getProduct(tx, id) })
 }
 
 func getProduct(tx *bolt.Tx, id uint64) (affiliate.Product, error) {
@@ -211,14 +202,9 @@ func (s *Store) SearchProducts(ctx context.Context, words []string, offset, limi
 
 // SellerProducts lists a seller's products, newest first.
 func (s *Store) SellerProducts(ctx context.Context, sellerID int64) ([]affiliate.Product, error) {
-	var out []affiliate.Product
-	err := s.view(ctx, func(tx *bolt.Tx) error {
-		var err error
-		out, err = sellerProducts(tx, sellerID)
-		return err
-	})
+	out, err := get(s, ctx, "seller products", func(tx *bolt.Tx) ([]affiliate.Product, error) { return sellerProducts(tx, sellerID) })
 	if err != nil {
-		return nil, fmt.Errorf("seller products: %w", err)
+		return nil, err
 	}
 	slices.SortStableFunc(out, func(a, b affiliate.Product) int {
 		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {

@@ -54,37 +54,24 @@ func (s *Store) LinkCounts(ctx context.Context, code string, from, to time.Time)
 	if !affiliate.ValidCode(code) {
 		return affiliate.Counts{}, affiliate.ErrLinkNotFound
 	}
-	var sum affiliate.Counts
-	err := s.view(ctx, func(tx *bolt.Tx) error {
+	return get(s, ctx, "link counts", func(tx *bolt.Tx) (affiliate.Counts, error) {
 		if tx.Bucket(bLinks).Get([]byte(code)) == nil {
-			return affiliate.ErrLinkNotFound
+			return affiliate.Counts{}, affiliate.ErrLinkNotFound
 		}
 		if from.IsZero() && to.IsZero() {
-			sum = decodeCounts(tx.Bucket(bTotals).Get([]byte(code)))
-			return nil
+			return decodeCounts(tx.Bucket(bTotals).Get([]byte(code))), nil
 		}
 		lo, hi := hourRange(from, to)
-		sum = sumHours(tx.Bucket(bAggLink), []byte(code), lo, hi)
-		return nil
+		return sumHours(tx.Bucket(bAggLink), []byte(code), lo, hi), nil
 	})
-	if err != nil {
-		return affiliate.Counts{}, fmt.Errorf("link counts: %w", err)
-	}
-	return sum, nil
 }
 
 // AffiliateCounts returns an affiliate's counts over all their links in [from, to) (hour granularity).
 func (s *Store) AffiliateCounts(ctx context.Context, affiliateID int64, from, to time.Time) (affiliate.Counts, error) {
-	var sum affiliate.Counts
-	err := s.view(ctx, func(tx *bolt.Tx) error {
+	return get(s, ctx, "affiliate counts", func(tx *bolt.Tx) (affiliate.Counts, error) {
 		lo, hi := hourRange(from, to)
-		sum = sumHours(tx.Bucket(bAggAff), idKey(affiliateID), lo, hi)
-		return nil
+		return sumHours(tx.Bucket(bAggAff), idKey(affiliateID), lo, hi), nil
 	})
-	if err != nil {
-		return affiliate.Counts{}, fmt.Errorf("affiliate counts: %w", err)
-	}
-	return sum, nil
 }
 
 // AffiliateReport lists per affiliate and product the seller's link activity in [from, to), best first

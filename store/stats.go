@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"fmt"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -13,8 +12,8 @@ import (
 // Orders and Outbox are not kept by this store and stay zero. Key counts walk their buckets' pages,
 // which is fine for an admin command.
 func (s *Store) Stats(ctx context.Context) (affiliate.Stats, error) {
-	var st affiliate.Stats
-	err := s.view(ctx, func(tx *bolt.Tx) error {
+	return get(s, ctx, "stats", func(tx *bolt.Tx) (affiliate.Stats, error) {
+		var st affiliate.Stats
 		keys := func(name []byte) int64 { return int64(tx.Bucket(name).Stats().KeyN) }
 		st.Users = keys(bUsers)
 		st.Sellers = keys(bSellers)
@@ -25,10 +24,6 @@ func (s *Store) Stats(ctx context.Context) (affiliate.Stats, error) {
 		st.Clicks = int64(getU64(meta, kNClicks))
 		st.Bots = int64(getU64(meta, kNBots))
 		st.Orphans = int64(getU64(meta, kNOrphans))
-		return nil
+		return st, nil
 	})
-	if err != nil {
-		return affiliate.Stats{}, fmt.Errorf("stats: %w", err)
-	}
-	return st, nil
 }

@@ -1,4 +1,3 @@
-// Package store is Keranjang's database: one bbolt file behind one concrete *Store.
 package store
 
 import (
@@ -8,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,9 +40,9 @@ import (
 //	clicks           click id (string)            → click record (binary, see encodeClick); ids begin with
 //	                                                the click's time, so the log grows at its end
 //	visitors         code + visitor (8)           → unix ns of the visitor's last click (binary)
-//	agg_link         code + hour                  → counts (binary: clicks, unique, bots; 3×uint64)
-//	agg_affiliate    affiliate id + hour          → counts (binary)
-//	totals           code                         → all-time counts of the link (binary)
+//	agg_link         code + hour                  → count record (binary, see appendCounts)
+//	agg_affiliate    affiliate id + hour          → count record
+//	totals           code                         → all-time count record of the link
 //	feedback         feedback id                  → affiliate.Feedback
 //	seller_feedback  seller id + feedback id      → empty
 //	user_feedback    affiliate id + feedback id   → empty
@@ -83,17 +84,22 @@ var (
 // saltLen is the size of the visitor salt.
 const saltLen = 32
 
-// migration is one numbered step of the schema. Steps run in order, each inside the opening
-// transaction, and the stored version is moved to the step's version after it ran.
+// migration is one numbered step of the schema. Steps run in order when the database is opened. A step
+// works in chunks: up gets the position its last chunk stopped at (nil at first) and returns where to go
+// on, or nil when it is done; every chunk is a transaction of its own, so that rewriting a large bucket
+// never holds the single writer, or grows one transaction, without bound. The stored version moves to
+// the step's version in the transaction of its last chunk. A step must be safe to run again from the
+// start over a database that an interrupted run left half done.
 type migration struct {
 	version int
 	name    string
-	up      func(tx *bolt.Tx) error
+	up      func(tx *bolt.Tx, resume []byte) (next []byte, err error)
 }
 
 // migrations lists every schema step. Append only; never renumber.
 var migrations = []migration{
-	{version: 1, name: "initial layout", up: createBuckets},
+	{version: 1, name: "initial layout", up: func(tx *bolt.Tx, _ []byte) ([]byte, error) { return nil, createBuckets(tx) }},
+	{version: 2, name: "versioned count records", up: migrateCountRecords},
 }
 
 // SchemaLatest is the schema version this binary writes.
@@ -111,6 +117,7 @@ func createBuckets(tx *bolt.Tx) error {
 // Options configure Open. Zero values get defaults.
 type Options struct {
 	// Timeout bounds the wait for the file lock (default 1s): a second process gets an error, not a hang.
+	// It is the only bbolt-specific option: a bbolt file is locked by the one process that has it open.
 	Timeout time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
@@ -127,8 +134,8 @@ type Store struct {
 	now  func() time.Time
 	salt []byte
 
-	randMu sync.Mutex
-	rand   io.Reader
+	// rand is Options.Rand behind a lock: the source need not be safe for concurrent use.
+	rand lockedReader
 
 	// targets caches Target lookups (code → *affiliate.Target, never changed once stored); the redirect
 	// path reads it without a lock. gen is bumped after every commit that may make a cached entry stale,
@@ -164,27 +171,27 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, openError(path, err)
 	}
-	s := &Store{db: db, now: opts.Now, rand: opts.Rand}
+	s := &Store{db: db, now: opts.Now, rand: lockedReader{r: opts.Rand}}
 	if opts.ReadOnly {
 		return s, nil
 	}
-	if err := db.Update(func(tx *bolt.Tx) error { return s.migrate(tx) }); err != nil {
+	if err := s.migrate(); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
 	return s, nil
 }
 
-// migrate brings the schema to SchemaLatest, makes sure every bucket exists and creates the visitor
-// salt, all inside the opening transaction.
-func (s *Store) migrate(tx *bolt.Tx) error {
-	meta, err := tx.CreateBucketIfNotExists(bMeta)
-	if err != nil {
-		return fmt.Errorf("create meta: %w", err)
-	}
+// migrate brings the schema to SchemaLatest, one migration chunk per transaction, then makes sure every
+// bucket exists and creates the visitor salt.
+func (s *Store) migrate() error {
 	version := 0
-	if v := meta.Get(kSchema); len(v) == 4 {
-		version = int(binary.BigEndian.Uint32(v))
+	err := s.db.View(func(tx *bolt.Tx) error {
+		version = storedVersion(tx)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if version > SchemaLatest {
 		return fmt.Errorf("schema version %d is newer than this binary's %d", version, SchemaLatest)
@@ -193,30 +200,54 @@ func (s *Store) migrate(tx *bolt.Tx) error {
 		if m.version <= version {
 			continue
 		}
-		if err := m.up(tx); err != nil {
-			return fmt.Errorf("migration %d (%s): %w", m.version, m.name, err)
-		}
-		version = m.version
-		if err := meta.Put(kSchema, binary.BigEndian.AppendUint32(nil, uint32(version))); err != nil {
-			return fmt.Errorf("store schema version: %w", err)
+		for pos, done := []byte(nil), false; !done; {
+			err := s.db.Update(func(tx *bolt.Tx) error {
+				next, err := m.up(tx, pos)
+				if err != nil || next != nil {
+					pos = next
+					return err
+				}
+				done = true
+				meta, err := tx.CreateBucketIfNotExists(bMeta)
+				if err != nil {
+					return err
+				}
+				return meta.Put(kSchema, binary.BigEndian.AppendUint32(nil, uint32(m.version)))
+			})
+			if err != nil {
+				return fmt.Errorf("migration %d (%s): %w", m.version, m.name, err)
+			}
 		}
 	}
-	if err := createBuckets(tx); err != nil {
-		return err
-	}
-	if salt := meta.Get(kSalt); len(salt) == saltLen {
-		s.salt = append([]byte(nil), salt...)
-	} else {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		if err := createBuckets(tx); err != nil {
+			return err
+		}
+		meta := tx.Bucket(bMeta)
+		if salt := meta.Get(kSalt); len(salt) == saltLen {
+			s.salt = append([]byte(nil), salt...)
+			return nil
+		}
 		salt := make([]byte, saltLen)
-		if _, err := io.ReadFull(s.rand, salt); err != nil {
+		if _, err := io.ReadFull(&s.rand, salt); err != nil {
 			return fmt.Errorf("create visitor salt: %w", err)
 		}
 		if err := meta.Put(kSalt, salt); err != nil {
 			return fmt.Errorf("store visitor salt: %w", err)
 		}
 		s.salt = salt
+		return nil
+	})
+}
+
+// storedVersion is the schema version in the meta bucket, 0 for a new file.
+func storedVersion(tx *bolt.Tx) int {
+	if meta := tx.Bucket(bMeta); meta != nil {
+		if v := meta.Get(kSchema); len(v) == 4 {
+			return int(binary.BigEndian.Uint32(v))
+		}
 	}
-	return nil
+	return 0
 }
 
 // Close closes the database.
@@ -235,74 +266,81 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Backup writes a consistent copy of the database to w (bbolt hot backup) and returns its size.
+// Backup writes a consistent copy of the database to w and returns its size. The snapshot is first
+// written to a temporary file next to the database, in a read transaction that lasts only as long as
+// that local write; the copy to w, which may be a slow network client, runs outside any transaction, so
+// neither writers nor Close ever wait for w. ctx is checked between writes; the temporary file is
+// removed before Backup returns.
 func (s *Store) Backup(ctx context.Context, w io.Writer) (int64, error) {
-	var n int64
-	err := s.view(ctx, func(tx *bolt.Tx) error {
-		var err error
-		n, err = tx.WriteTo(w)
-		return err
-	})
+	n, err := s.backup(ctx, w)
 	if err != nil {
 		return n, fmt.Errorf("backup: %w", err)
 	}
 	return n, nil
 }
 
-// SchemaVersion returns the schema version stored in the meta bucket.
-func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
-	version := 0
-	err := s.view(ctx, func(tx *bolt.Tx) error {
-		if b := tx.Bucket(bMeta); b == nil {
-			return nil
-		} else if v := b.Get(kSchema); len(v) == 4 {
-			version = int(binary.BigEndian.Uint32(v))
-		}
-		return nil
+func (s *Store) backup(ctx context.Context, w io.Writer) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	path := s.db.Path()
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".backup-*")
+	if err != nil {
+		return 0, err
+	}
+	defer func() {
+		_ = tmp.Close()
+		_ = os.Remove(tmp.Name())
+	}()
+	err = s.view(ctx, func(tx *bolt.Tx) error {
+		_, err := tx.WriteTo(ctxWriter{ctx: ctx, w: tmp})
+		return err
 	})
 	if err != nil {
-		return 0, fmt.Errorf("schema version: %w", err)
+		return 0, err
 	}
-	return version, nil
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		return 0, err
+	}
+	return io.Copy(ctxWriter{ctx: ctx, w: w}, tmp)
+}
+
+// ctxWriter fails every write once ctx is done.
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (c ctxWriter) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
+}
+
+// SchemaVersion returns the schema version stored in the meta bucket.
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	return get(s, ctx, "schema version", func(tx *bolt.Tx) (int, error) { return storedVersion(tx), nil })
 }
 
 // VisitorSalt returns the database's random salt for hashing visitors (created once, at first open).
 // The returned slice is a copy.
 func (s *Store) VisitorSalt() []byte { return append([]byte(nil), s.salt...) }
 
-// readRand fills p from the configured random source; the source need not be safe for concurrent use.
-func (s *Store) readRand(p []byte) error {
-	s.randMu.Lock()
-	defer s.randMu.Unlock()
-	if _, err := io.ReadFull(s.rand, p); err != nil {
-		return fmt.Errorf("read random: %w", err)
-	}
-	return nil
+// lockedReader serializes reads from a source that need not be safe for concurrent use.
+type lockedReader struct {
+	mu sync.Mutex
+	r  io.Reader
 }
 
-// randomString returns n characters of affiliate.Alphabet drawn without modulo bias: bytes at or above
-// the largest multiple of the alphabet size are rejected.
-func (s *Store) randomString(n int) (string, error) {
-	const alpha = len(affiliate.Alphabet)
-	const limit = 256 - 256%alpha
-	out := make([]byte, 0, n)
-	buf := make([]byte, n+n/2+4)
-	for len(out) < n {
-		if err := s.readRand(buf); err != nil {
-			return "", err
-		}
-		for _, b := range buf {
-			if int(b) >= limit {
-				continue
-			}
-			out = append(out, affiliate.Alphabet[int(b)%alpha])
-			if len(out) == n {
-				break
-			}
-		}
-	}
-	return string(out), nil
+func (l *lockedReader) Read(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.r.Read(p)
 }
+
+// randomString returns n random characters of affiliate.Alphabet from the store's random source.
+func (s *Store) randomString(n int) (string, error) { return affiliate.RandomString(&s.rand, n) }
 
 // ---- key and value helpers ----
 
@@ -346,6 +384,22 @@ func (s *Store) view(ctx context.Context, fn func(*bolt.Tx) error) error {
 		return err
 	}
 	return s.db.View(fn)
+}
+
+// get runs fn in a read transaction (unless ctx is already done) and returns its value; an error is
+// wrapped with what, and the value is then the zero value.
+func get[T any](s *Store, ctx context.Context, what string, fn func(*bolt.Tx) (T, error)) (T, error) {
+	var v T
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		var err error
+		v, err = fn(tx)
+		return err
+	})
+	if err != nil {
+		var zero T
+		return zero, fmt.Errorf("%s: %w", what, err)
+	}
+	return v, nil
 }
 
 // update runs fn in a write transaction unless ctx is already done.

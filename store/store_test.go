@@ -2,7 +2,10 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -11,6 +14,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/keranjang/keranjang/affiliate"
+	"github.com/keranjang/keranjang/store/storetest"
 )
 
 func TestOpenMigrations(t *testing.T) {
@@ -105,19 +109,6 @@ func TestOpenMigrations(t *testing.T) {
 	}
 }
 
-func TestSaltStableAcrossReopen(t *testing.T) {
-	f := newFixture(t)
-	salt := f.s.VisitorSalt()
-	f.reopen(t)
-	if !bytes.Equal(salt, f.s.VisitorSalt()) {
-		t.Fatal("salt changed on reopen")
-	}
-	other := newFixture(t)
-	if bytes.Equal(salt, other.s.VisitorSalt()) {
-		t.Fatal("two databases share a salt")
-	}
-}
-
 func TestOpenLockedFileTimesOut(t *testing.T) {
 	f := newFixture(t)
 	start := time.Now()
@@ -134,17 +125,9 @@ func TestOpenLockedFileTimesOut(t *testing.T) {
 	}
 }
 
-func TestPingAfterClose(t *testing.T) {
-	f := newFixture(t)
-	_ = f.s.Close()
-	if err := f.s.Ping(t.Context()); err == nil {
-		t.Fatal("ping of a closed store succeeded")
-	}
-}
-
 func TestBackup(t *testing.T) {
 	f := newFixture(t)
-	f.user(t, 42, "Budi")
+	storetest.User(t, f.s, 42, "Budi")
 	var buf bytes.Buffer
 	n, err := f.s.Backup(t.Context(), &buf)
 	if err != nil || n != int64(buf.Len()) || n == 0 {
@@ -165,85 +148,53 @@ func TestBackup(t *testing.T) {
 	if !bytes.Equal(s.VisitorSalt(), f.s.VisitorSalt()) {
 		t.Fatal("backup has another salt")
 	}
+	wantOnlyDatabase(t, f.path)
 }
 
-func TestPersistenceAcrossReopen(t *testing.T) {
-	f := newFixture(t)
-	f.seller(t, 10, "Toko Sari")
-	f.user(t, 20, "Budi")
-	if _, err := f.s.UpdateUser(t.Context(), 20, func(u *affiliate.User) error { u.Lang = affiliate.LangEN; return nil }); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.s.SaveFlow(t.Context(), affiliate.Flow{UserID: 10, Name: "addproduct", Step: "price", Data: map[string]string{"name": "Batik"}}); err != nil {
-		t.Fatal(err)
-	}
-	p := f.product(t, 10, "Batik", 1000)
-	l := f.join(t, 20, p.ID)
-	f.record(t, click(l, "c1", f.clock.Now(), 1), click(l, "c2", f.clock.Now(), 2))
-	key, err := f.s.APIKey(t.Context(), 10)
+// wantOnlyDatabase fails unless the database file is alone in its directory: no backup snapshot is left.
+func wantOnlyDatabase(t *testing.T, path string) {
+	t.Helper()
+	entries, err := os.ReadDir(filepath.Dir(path))
 	if err != nil {
 		t.Fatal(err)
 	}
-
-	f.reopen(t)
-
-	if u, err := f.s.GetUser(t.Context(), 20); err != nil || u.Lang != affiliate.LangEN || u.Roles() != affiliate.RoleAffiliate {
-		t.Fatalf("affiliate after reopen: %+v, %v", u, err)
-	}
-	if u, err := f.s.GetUser(t.Context(), 10); err != nil || !u.Roles().Has(affiliate.RoleSeller) || u.ShopName != "Toko Sari" || u.Lang != affiliate.LangID {
-		t.Fatalf("seller after reopen: %+v, %v", u, err)
-	}
-	if fl, ok, err := f.s.GetFlow(t.Context(), 10); err != nil || !ok || fl.Step != "price" || fl.Data["name"] != "Batik" {
-		t.Fatalf("flow after reopen: %+v %v %v", fl, ok, err)
-	}
-	if got, err := f.s.GetProduct(t.Context(), p.ID); err != nil || got.Name != "Batik" || got.Rate != 1000 {
-		t.Fatalf("product after reopen: %+v, %v", got, err)
-	}
-	if got, err := f.s.GetLink(t.Context(), l.Code); err != nil || got.AffiliateID != 20 {
-		t.Fatalf("link after reopen: %+v, %v", got, err)
-	}
-	if again, created, err := f.s.JoinProduct(t.Context(), 20, p.ID); err != nil || created || again.Code != l.Code {
-		t.Fatalf("join after reopen: %+v %v %v", again, created, err)
-	}
-	if c, err := f.s.LinkCounts(t.Context(), l.Code, time.Time{}, time.Time{}); err != nil || c.Clicks != 2 || c.UniqueClicks != 2 {
-		t.Fatalf("counts after reopen: %+v, %v", c, err)
-	}
-	if got, err := f.s.APIKey(t.Context(), 10); err != nil || got != key {
-		t.Fatalf("api key after reopen: %q, %v", got, err)
-	}
-	if id, err := f.s.SellerByAPIKey(t.Context(), key); err != nil || id != 10 {
-		t.Fatalf("seller by key after reopen: %d, %v", id, err)
-	}
-	// Product ids keep counting from where they were.
-	if p2 := f.product(t, 10, "Tenun", 1000); p2.ID != p.ID+1 {
-		t.Fatalf("next product id %d after %d", p2.ID, p.ID)
+	if len(entries) != 1 || entries[0].Name() != filepath.Base(path) {
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		t.Fatalf("files next to the database: %v", names)
 	}
 }
 
-func TestStats(t *testing.T) {
+// cancelAfterWriter cancels its context at the first write, and fails that write as a reader that went
+// away would not: it takes it, so only the context can stop the copy.
+type cancelAfterWriter struct {
+	cancel context.CancelFunc
+	n      int
+}
+
+func (w *cancelAfterWriter) Write(p []byte) (int, error) {
+	w.n++
+	w.cancel()
+	return len(p), nil
+}
+
+func TestBackupCancelledWhileCopying(t *testing.T) {
 	f := newFixture(t)
-	f.seller(t, 10, "Toko")
-	f.user(t, 20, "A")
-	f.user(t, 30, "B")
-	if _, err := f.s.ApplySeller(t.Context(), 30, "Warung"); err != nil {
-		t.Fatal(err)
+	storetest.Seller(t, f.s, 10, "Toko")
+	storetest.User(t, f.s, 42, "Budi")
+	l := storetest.Join(t, f.s, 42, storetest.Product(t, f.s, 10, "Kopi", 1000).ID)
+	var clicks []affiliate.Click
+	for i := range 5000 { // a file of several copy buffers
+		clicks = append(clicks, storetest.Click(l, fmt.Sprintf("c%05d", i), f.clock.Now(), uint64(i)))
 	}
-	p := f.product(t, 10, "Kopi", 500)
-	l := f.join(t, 20, p.ID)
-	f.join(t, 30, p.ID)
-	now := f.clock.Now()
-	bot := click(l, "", now, 9)
-	bot.Bot = true
-	f.record(t, click(l, "c1", now, 1), click(l, "c2", now, 1), bot)
-	if err := f.s.AddOrphans(t.Context(), 3); err != nil {
-		t.Fatal(err)
+	storetest.Record(t, f.s, clicks...)
+	ctx, cancel := context.WithCancel(t.Context())
+	w := &cancelAfterWriter{cancel: cancel}
+	_, err := f.s.Backup(ctx, w)
+	if !errors.Is(err, context.Canceled) || w.n != 1 {
+		t.Fatalf("backup cancelled after the first write: %v, %d writes", err, w.n)
 	}
-	got, err := f.s.Stats(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := affiliate.Stats{Users: 3, Sellers: 1, Pending: 1, Products: 1, Links: 2, Clicks: 2, Bots: 1, Orphans: 3}
-	if got != want {
-		t.Fatalf("stats %+v, want %+v", got, want)
-	}
+	wantOnlyDatabase(t, f.path)
 }

@@ -46,16 +46,7 @@ func (s *Store) RegisterUser(ctx context.Context, u affiliate.User) (affiliate.U
 
 // GetUser returns a user or affiliate.ErrUserNotFound.
 func (s *Store) GetUser(ctx context.Context, id int64) (affiliate.User, error) {
-	var u affiliate.User
-	err := s.view(ctx, func(tx *bolt.Tx) error {
-		var err error
-		u, err = getUser(tx, id)
-		return err
-	})
-	if err != nil {
-		return affiliate.User{}, fmt.Errorf("get user: %w", err)
-	}
-	return u, nil
+	return get(s, ctx, "get user", func(tx *bolt.Tx) (affiliate.User, error) { return getUser(tx, id) })
 }
 
 // UpdateUser reads, changes with fn and writes a user in one transaction; an error from fn aborts.
@@ -86,23 +77,18 @@ func (s *Store) ListUsers(ctx context.Context, after int64, limit int) ([]affili
 	if limit <= 0 {
 		return nil, nil
 	}
-	var out []affiliate.User
-	err := s.view(ctx, func(tx *bolt.Tx) error {
+	return get(s, ctx, "list users", func(tx *bolt.Tx) ([]affiliate.User, error) {
+		var out []affiliate.User
 		c := tx.Bucket(bUsers).Cursor()
-		k, v := c.Seek(idKey(after + 1))
-		for ; k != nil && len(out) < limit; k, v = c.Next() {
+		for k, v := c.Seek(idKey(after + 1)); k != nil && len(out) < limit; k, v = c.Next() {
 			var u affiliate.User
 			if err := json.Unmarshal(v, &u); err != nil {
-				return fmt.Errorf("decode user %x: %w", k, err)
+				return nil, fmt.Errorf("decode user %x: %w", k, err)
 			}
 			out = append(out, u)
 		}
-		return nil
+		return out, nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("list users: %w", err)
-	}
-	return out, nil
 }
 
 // DeleteUserData erases a user's personal data: the user record, flow, application and feedback texts,

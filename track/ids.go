@@ -18,7 +18,6 @@ const ClickIDLen = affiliate.ClickIDLen
 
 const (
 	clickIDTimeLen = affiliate.ClickIDTimeLen
-	clickIDRandLen = ClickIDLen - clickIDTimeLen
 	maxClickMilli  = affiliate.MaxClickMilli
 )
 
@@ -26,46 +25,37 @@ const (
 // uses about 9.3 bytes per id, so one read serves about 110 ids.
 const randBufSize = 1024
 
-// idGen turns bulk reads from crypto/rand into click ids. It is not safe for concurrent use; idPool hands
-// one to each caller, so the hot path shares no lock and makes one system call per ~110 ids.
+// idGen turns bulk reads from crypto/rand into click ids (affiliate.PutClickID reads it). It is not safe
+// for concurrent use; idPool hands one to each caller, so the hot path shares no lock and makes one system
+// call per ~110 ids.
 type idGen struct {
 	buf [randBufSize]byte
 	pos int
+	// id is where the id is built: it lives in the pooled generator, so handing it to the io.Reader
+	// interface does not move the caller's array to the heap.
+	id [ClickIDLen]byte
 }
 
 var idPool = sync.Pool{New: func() any { return &idGen{pos: randBufSize} }}
 
-// next returns the next random byte, refilling the buffer when it is used up.
-func (g *idGen) next() byte {
+// Read copies the next random bytes into p, refilling the buffer when it is used up. It never fails.
+func (g *idGen) Read(p []byte) (int, error) {
 	if g.pos == len(g.buf) {
 		// crypto/rand.Read never fails on supported platforms (it crashes the program instead).
 		_, _ = rand.Read(g.buf[:])
 		g.pos = 0
 	}
-	b := g.buf[g.pos]
-	g.pos++
-	return b
-}
-
-// fill writes random characters of affiliate.Alphabet into dst. Bytes of 248 or more are rejected so
-// that each of the 62 characters is equally likely (248 = 4 × 62).
-func (g *idGen) fill(dst []byte) {
-	const limit = 256 - 256%len(affiliate.Alphabet)
-	for i := 0; i < len(dst); {
-		b := g.next()
-		if int(b) >= limit {
-			continue
-		}
-		dst[i] = affiliate.Alphabet[int(b)%len(affiliate.Alphabet)]
-		i++
-	}
+	n := copy(p, g.buf[g.pos:])
+	g.pos += n
+	return n, nil
 }
 
 // putClickID writes a fresh click id for a click at t into id.
 func putClickID(id *[ClickIDLen]byte, t time.Time) {
-	affiliate.PutClickTime(id[:clickIDTimeLen], t)
 	g := idPool.Get().(*idGen)
-	g.fill(id[clickIDTimeLen : clickIDTimeLen+clickIDRandLen])
+	// Reading from an idGen never fails.
+	_ = affiliate.PutClickID(g.id[:], t, g)
+	*id = g.id
 	idPool.Put(g)
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -311,7 +312,7 @@ func TestBackupOfStoppedDatabase(t *testing.T) {
 	if rc := Main(context.Background(), []string{"backup", out}, envMap(map[string]string{"KERANJANG_DB": db}), &stdout, &stderr); rc != 0 {
 		t.Fatalf("exit %d: %s", rc, stderr.String())
 	}
-	if !strings.Contains(stdout.String(), "schema 1") {
+	if !strings.Contains(stdout.String(), fmt.Sprintf("schema %d", store.SchemaLatest)) {
 		t.Errorf("output %q does not give the schema", stdout.String())
 	}
 	st, err := store.Open(out, store.Options{})

@@ -1,4 +1,4 @@
-package store
+package storetest
 
 import (
 	"errors"
@@ -12,8 +12,8 @@ import (
 
 // clickSetup is a seller (10) with two products and an affiliate (20) with a link to each, and a second
 // affiliate (21) with a link to the first.
-func clickSetup(t *testing.T) (f *fixture, l1, l2, l3 affiliate.Link) {
-	f = newFixture(t)
+func clickSetup(t *testing.T, open Open) (f *fixture, l1, l2, l3 affiliate.Link) {
+	f = newFixture(t, open)
 	f.seller(t, 10, "Toko")
 	f.user(t, 20, "Ani")
 	f.user(t, 21, "Budi")
@@ -22,8 +22,8 @@ func clickSetup(t *testing.T) (f *fixture, l1, l2, l3 affiliate.Link) {
 	return f, f.join(t, 20, p.ID), f.join(t, 20, q.ID), f.join(t, 21, p.ID)
 }
 
-func TestUniqueClicks(t *testing.T) {
-	f, l1, l2, _ := clickSetup(t)
+func testUniqueClicks(t *testing.T, open Open) {
+	f, l1, l2, _ := clickSetup(t, open)
 	t0 := time.Date(2024, 3, 10, 10, 0, 0, 0, time.UTC)
 	steps := []struct {
 		name    string
@@ -70,8 +70,8 @@ func TestUniqueClicks(t *testing.T) {
 	wantErr(t, err, affiliate.ErrClickNotFound)
 }
 
-func TestRecordClicksBatch(t *testing.T) {
-	f, l1, _, l3 := clickSetup(t)
+func testRecordClicksBatch(t *testing.T, open Open) {
+	f, l1, _, l3 := clickSetup(t, open)
 	t0 := time.Date(2024, 3, 10, 10, 0, 0, 0, time.UTC)
 	batch := []affiliate.Click{
 		click(l1, "b1", t0, 1),
@@ -87,7 +87,7 @@ func TestRecordClicksBatch(t *testing.T) {
 			t.Fatalf("click %d unique %v", i, c.Unique)
 		}
 	}
-	if out[3].ID == "" || len(out[3].ID) != clickIDLen {
+	if out[3].ID == "" || len(out[3].ID) != affiliate.ClickIDLen {
 		t.Fatalf("generated id %q", out[3].ID)
 	}
 	if batch[0].Unique {
@@ -112,8 +112,8 @@ func TestRecordClicksBatch(t *testing.T) {
 	}
 }
 
-func TestHourlyAggregation(t *testing.T) {
-	f, l1, l2, l3 := clickSetup(t)
+func testHourlyAggregation(t *testing.T, open Open) {
+	f, l1, l2, l3 := clickSetup(t, open)
 	at := func(s string) time.Time {
 		tm, err := time.Parse(time.RFC3339, s)
 		if err != nil {
@@ -177,8 +177,8 @@ func TestHourlyAggregation(t *testing.T) {
 	}
 }
 
-func TestAffiliateReport(t *testing.T) {
-	f, l1, l2, l3 := clickSetup(t)
+func testAffiliateReport(t *testing.T, open Open) {
+	f, l1, l2, l3 := clickSetup(t, open)
 	f.seller(t, 11, "Lain")
 	f.user(t, 22, "Citra")
 	other := f.product(t, 11, "Lain", 1000)
@@ -222,8 +222,8 @@ func TestAffiliateReport(t *testing.T) {
 	}
 }
 
-func TestPruneVisitors(t *testing.T) {
-	f, l1, l2, _ := clickSetup(t)
+func testPruneVisitors(t *testing.T, open Open) {
+	f, l1, l2, _ := clickSetup(t, open)
 	t0 := time.Date(2024, 3, 10, 10, 0, 0, 0, time.UTC)
 	f.record(t, click(l1, "p1", t0, 1), click(l2, "p2", t0.Add(2*time.Hour), 1), click(l1, "p3", t0.Add(3*time.Hour), 2))
 	n, err := f.s.PruneVisitors(t.Context(), t0.Add(2*time.Hour+time.Second))
@@ -237,11 +237,11 @@ func TestPruneVisitors(t *testing.T) {
 	}
 }
 
-// TestRecordClicksMatchesModel records random batches (repeat visitors around the 24-hour window, bot
+// testRecordClicksMatchesModel records random batches (repeat visitors around the 24-hour window, bot
 // visits, ids repeated within a batch and across batches, generated ids, ids out of time order) and
 // checks every decision and count against a direct implementation of the rules.
-func TestRecordClicksMatchesModel(t *testing.T) {
-	f, l1, l2, l3 := clickSetup(t)
+func testRecordClicksMatchesModel(t *testing.T, open Open) {
+	f, l1, l2, l3 := clickSetup(t, open)
 	links := []affiliate.Link{l1, l2, l3}
 	rng := rand.New(rand.NewPCG(7, 8))
 	type vk struct {
@@ -314,9 +314,9 @@ func TestRecordClicksMatchesModel(t *testing.T) {
 			case r == 2:
 				id = fmt.Sprintf("x%06d", rng.IntN(1000)) // not time-ordered, sometimes repeated
 			default:
-				var b [clickIDLen]byte
+				var b [affiliate.ClickIDLen]byte
 				affiliate.PutClickTime(b[:], at)
-				for j := clickIDTimeLen; j < clickIDLen; j++ {
+				for j := affiliate.ClickIDTimeLen; j < affiliate.ClickIDLen; j++ {
 					b[j] = affiliate.Alphabet[rng.IntN(len(affiliate.Alphabet))]
 				}
 				id = string(b[:])
@@ -338,9 +338,9 @@ func TestRecordClicksMatchesModel(t *testing.T) {
 					t.Fatalf("batch %d click %d has no id", batchNo, i)
 				}
 				if batch[i].ID == "" && !c.Bot {
-					var p [clickIDTimeLen]byte
+					var p [affiliate.ClickIDTimeLen]byte
 					affiliate.PutClickTime(p[:], c.At)
-					if len(c.ID) != clickIDLen || c.ID[:clickIDTimeLen] != string(p[:]) {
+					if len(c.ID) != affiliate.ClickIDLen || c.ID[:affiliate.ClickIDTimeLen] != string(p[:]) {
 						t.Fatalf("generated id %q for a click at %v", c.ID, c.At)
 					}
 				}
@@ -378,8 +378,8 @@ func TestRecordClicksMatchesModel(t *testing.T) {
 	}
 }
 
-func TestPruneClicksKeepsAggregates(t *testing.T) {
-	f := newFixture(t)
+func testPruneClicksKeepsAggregates(t *testing.T, open Open) {
+	f := newFixture(t, open)
 	f.seller(t, 10, "Shop")
 	p := f.product(t, 10, "Batik", 1000)
 	f.user(t, 20, "A")

@@ -1,4 +1,4 @@
-package store
+package storetest
 
 import (
 	"errors"
@@ -9,8 +9,8 @@ import (
 	"github.com/keranjang/keranjang/affiliate"
 )
 
-func TestRegisterUser(t *testing.T) {
-	f := newFixture(t)
+func testRegisterUser(t *testing.T, open Open) {
+	f := newFixture(t, open)
 	u, created, err := f.s.RegisterUser(t.Context(), affiliate.User{ID: 5, ChatID: 5, FirstName: "Sari", Lang: affiliate.LangID, TimeZone: "Asia/Jakarta", DigestMinute: 1260})
 	if err != nil || !created || u.CreatedAt.IsZero() || !u.CreatedAt.Equal(u.UpdatedAt) {
 		t.Fatalf("first register: %+v %v %v", u, created, err)
@@ -40,8 +40,8 @@ func TestRegisterUser(t *testing.T) {
 	}
 }
 
-func TestGetUpdateListUsers(t *testing.T) {
-	f := newFixture(t)
+func testGetUpdateListUsers(t *testing.T, open Open) {
+	f := newFixture(t, open)
 	for _, id := range []int64{300, 2, 1000000000000} {
 		f.user(t, id, "U")
 	}
@@ -80,8 +80,8 @@ func TestGetUpdateListUsers(t *testing.T) {
 	}
 }
 
-func TestApplications(t *testing.T) {
-	f := newFixture(t)
+func testApplications(t *testing.T, open Open) {
+	f := newFixture(t, open)
 	f.user(t, 1, "A")
 	f.user(t, 2, "B")
 
@@ -137,8 +137,8 @@ func TestApplications(t *testing.T) {
 	}
 }
 
-func TestFlows(t *testing.T) {
-	f := newFixture(t)
+func testFlows(t *testing.T, open Open) {
+	f := newFixture(t, open)
 	if _, ok, err := f.s.GetFlow(t.Context(), 1); ok || err != nil {
 		t.Fatalf("flow before save: %v %v", ok, err)
 	}
@@ -166,8 +166,8 @@ func TestFlows(t *testing.T) {
 	}
 }
 
-func TestAPIKeys(t *testing.T) {
-	f := newFixture(t)
+func testAPIKeys(t *testing.T, open Open) {
+	f := newFixture(t, open)
 	f.user(t, 1, "Affiliate")
 	f.seller(t, 2, "Toko")
 	f.seller(t, 3, "Warung")
@@ -176,7 +176,7 @@ func TestAPIKeys(t *testing.T) {
 	wantErr(t, err, affiliate.ErrSellerNotFound)
 
 	key, err := f.s.APIKey(t.Context(), 2)
-	if err != nil || !ValidAPIKeyFormat(key) || !strings.HasPrefix(key, "ksk_") || len(key) != 36 {
+	if err != nil || !validAPIKey(key) || !strings.HasPrefix(key, "ksk_") || len(key) != 36 {
 		t.Fatalf("key %q, %v", key, err)
 	}
 	if again, _ := f.s.APIKey(t.Context(), 2); again != key {
@@ -203,7 +203,7 @@ func TestAPIKeys(t *testing.T) {
 	}
 
 	rotated, err := f.s.RotateAPIKey(t.Context(), 2)
-	if err != nil || rotated == key || !ValidAPIKeyFormat(rotated) {
+	if err != nil || rotated == key || !validAPIKey(rotated) {
 		t.Fatalf("rotate: %q %v", rotated, err)
 	}
 	_, err = f.s.SellerByAPIKey(t.Context(), key)
@@ -223,8 +223,8 @@ func TestAPIKeys(t *testing.T) {
 	wantErr(t, err, affiliate.ErrSellerNotFound)
 }
 
-func TestFeedback(t *testing.T) {
-	f := newFixture(t)
+func testFeedback(t *testing.T, open Open) {
+	f := newFixture(t, open)
 	f.seller(t, 10, "Toko")
 	f.seller(t, 11, "Lain")
 	f.user(t, 20, "A")
@@ -288,8 +288,8 @@ func TestFeedback(t *testing.T) {
 	}
 }
 
-func TestDeleteUserDataKeepsAggregates(t *testing.T) {
-	f := newFixture(t)
+func testDeleteUserDataKeepsAggregates(t *testing.T, open Open) {
+	f := newFixture(t, open)
 	f.seller(t, 10, "Toko")
 	f.user(t, 20, "Budi")
 	if _, err := f.s.ApplySeller(t.Context(), 20, "Mau Jualan"); err != nil {
@@ -345,4 +345,11 @@ func TestDeleteUserDataKeepsAggregates(t *testing.T) {
 	if st, _ := f.s.Stats(t.Context()); st.Users != 0 || st.Sellers != 0 || st.Links != 1 || st.Clicks != 2 {
 		t.Fatalf("stats %+v", st)
 	}
+}
+
+// validAPIKey reports whether key has the form of a seller API key: "ksk_" and 32 characters of
+// affiliate.Alphabet.
+func validAPIKey(key string) bool {
+	rest, ok := strings.CutPrefix(key, "ksk_")
+	return ok && len(rest) == 32 && strings.Trim(rest, affiliate.Alphabet) == ""
 }

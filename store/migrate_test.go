@@ -1,0 +1,216 @@
+package store
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/keranjang/keranjang/affiliate"
+)
+
+// schema1Expect is testdata/schema1.json: what the code of schema 1 read from testdata/schema1.db.gz
+// (see testdata/mkschema1 for how both were made).
+type schema1Expect struct {
+	Schema int                         `json:"schema"`
+	Codes  []string                    `json:"codes"`
+	Totals map[string]affiliate.Counts `json:"totals"`
+	Hours  map[string][]struct {
+		From   time.Time        `json:"from"`
+		Counts affiliate.Counts `json:"counts"`
+	} `json:"hours"`
+	Affiliate map[int64]affiliate.Counts       `json:"affiliate"`
+	Reports   map[string][]affiliate.ReportRow `json:"reports"`
+	Stats     affiliate.Stats                  `json:"stats"`
+}
+
+// schema1Copy writes the schema-1 fixture database into a temp dir and returns its path and what it holds.
+func schema1Copy(t *testing.T) (string, schema1Expect) {
+	t.Helper()
+	in, err := os.Open("testdata/schema1.db.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	zr, err := gzip.NewReader(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "k.db")
+	out, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(out, zr); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile("testdata/schema1.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want schema1Expect
+	if err := json.Unmarshal(data, &want); err != nil {
+		t.Fatal(err)
+	}
+	if want.Schema != 1 || len(want.Codes) == 0 || want.Stats.Clicks == 0 {
+		t.Fatalf("fixture expectations look empty: %+v", want.Stats)
+	}
+	return path, want
+}
+
+// checkSchema1Data opens path with this binary and checks that every count and report is what the
+// schema-1 code read, that the schema is the latest and that no schema-1 count record is left.
+func checkSchema1Data(t *testing.T, path string, want schema1Expect) {
+	t.Helper()
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	defer s.Close()
+	ctx := t.Context()
+	if v, err := s.SchemaVersion(ctx); err != nil || v != 2 || SchemaLatest != 2 {
+		t.Fatalf("schema version %d, %v (latest %d); want 2", v, err, SchemaLatest)
+	}
+	for _, code := range want.Codes {
+		if got, err := s.LinkCounts(ctx, code, time.Time{}, time.Time{}); err != nil || got != want.Totals[code] {
+			t.Fatalf("link %s total %+v %v, want %+v", code, got, err, want.Totals[code])
+		}
+		for _, h := range want.Hours[code] {
+			if got, err := s.LinkCounts(ctx, code, h.From, h.From.Add(time.Hour)); err != nil || got != h.Counts {
+				t.Fatalf("link %s hour %v: %+v %v, want %+v", code, h.From, got, err, h.Counts)
+			}
+		}
+	}
+	for aff, c := range want.Affiliate {
+		if got, err := s.AffiliateCounts(ctx, aff, time.Time{}, time.Time{}); err != nil || got != c {
+			t.Fatalf("affiliate %d: %+v %v, want %+v", aff, got, err, c)
+		}
+	}
+	for k, rows := range want.Reports {
+		sellerText, fromText, _ := strings.Cut(k, "/")
+		seller, _ := strconv.ParseInt(sellerText, 10, 64)
+		from, err := time.Parse(time.RFC3339, fromText)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.AffiliateReport(ctx, seller, 0, from, from.AddDate(0, 0, 2))
+		if err != nil || !reflect.DeepEqual(got, rows) {
+			t.Fatalf("report %s: %+v %v, want %+v", k, got, err, rows)
+		}
+	}
+	if got, err := s.Stats(ctx); err != nil || got != want.Stats {
+		t.Fatalf("stats %+v %v, want %+v", got, err, want.Stats)
+	}
+	err = s.db.View(func(tx *bolt.Tx) error {
+		for _, name := range countBuckets {
+			n := 0
+			err := tx.Bucket(name).ForEach(func(k, v []byte) error {
+				n++
+				if len(v) == 0 || v[0] != countsFormat {
+					return fmt.Errorf("%s %x: record %x is not in the current format", name, k, v)
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				return fmt.Errorf("%s is empty", name)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestMigrateSchema1(t *testing.T) {
+	for _, chunk := range []int{migrateChunk, 7} {
+		t.Run(fmt.Sprintf("chunk=%d", chunk), func(t *testing.T) {
+			defer func(old int) { migrateChunk = old }(migrateChunk)
+			migrateChunk = chunk
+			path, want := schema1Copy(t)
+			checkSchema1Data(t, path, want)
+		})
+	}
+}
+
+// TestMigrateSchema1Interrupted stops migration 2 after its first chunks, as a crash would, and opens
+// the half-migrated file: the migration starts again and finishes.
+func TestMigrateSchema1Interrupted(t *testing.T) {
+	defer func(old int) { migrateChunk = old }(migrateChunk)
+	migrateChunk = 50
+	path, want := schema1Copy(t)
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pos []byte
+	for range 3 {
+		err := db.Update(func(tx *bolt.Tx) error {
+			var err error
+			pos, err = migrateCountRecords(tx, pos)
+			return err
+		})
+		if err != nil || pos == nil {
+			t.Fatalf("chunk: next %x, %v", pos, err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	checkSchema1Data(t, path, want)
+}
+
+func TestCountRecords(t *testing.T) {
+	tests := []struct {
+		name string
+		rec  []byte
+		want affiliate.Counts
+	}{
+		{"all fields", []byte{1, 5, 3, 2}, affiliate.Counts{Clicks: 5, UniqueClicks: 3, BotVisits: 2}},
+		{"missing fields are zero", []byte{1, 0x80, 0x01}, affiliate.Counts{Clicks: 128}},
+		{"fields after the known ones are skipped", []byte{1, 1, 1, 1, 9, 0x80, 0x80, 0x01}, affiliate.Counts{Clicks: 1, UniqueClicks: 1, BotVisits: 1}},
+		{"empty", nil, affiliate.Counts{}},
+		{"unknown format", []byte{2, 1, 1, 1}, affiliate.Counts{}},
+		{"cut short in a field", []byte{1, 4, 0x80}, affiliate.Counts{Clicks: 4}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := decodeCounts(tt.rec); got != tt.want {
+				t.Fatalf("decode %x = %+v, want %+v", tt.rec, got, tt.want)
+			}
+		})
+	}
+	for _, c := range []affiliate.Counts{{}, {Clicks: 1}, {Clicks: 300, UniqueClicks: 200}, {BotVisits: 1}, {Clicks: 1 << 62, UniqueClicks: 1 << 40, BotVisits: 7}} {
+		rec := appendCounts(nil, c)
+		if got := decodeCounts(rec); got != c || len(rec) > maxCountsLen || rec[0] != countsFormat {
+			t.Fatalf("round trip of %+v: %x → %+v", c, rec, got)
+		}
+	}
+	if rec := appendCounts(nil, affiliate.Counts{Clicks: 2}); !bytes.Equal(rec, []byte{1, 2}) {
+		t.Fatalf("trailing zero fields written: %x", rec)
+	}
+	legacy := make([]byte, schema1CountsLen)
+	legacy[7], legacy[15], legacy[23] = 9, 4, 1
+	if !isSchema1Counts(legacy) || isSchema1Counts(appendCounts(nil, affiliate.Counts{Clicks: 1})) {
+		t.Fatal("schema-1 records not told apart")
+	}
+	if got := decodeSchema1Counts(legacy); got != (affiliate.Counts{Clicks: 9, UniqueClicks: 4, BotVisits: 1}) {
+		t.Fatalf("schema-1 record %+v", got)
+	}
+}

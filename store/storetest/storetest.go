@@ -1,0 +1,242 @@
+// Package storetest is the conformance suite of Keranjang's store contract (see package store): every
+// backend runs the same tests through Run, so a second database is a new caller of Run, not a new
+// suite. It also offers the small helpers the suite is written with, for a backend's own tests.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/keranjang/keranjang/affiliate"
+	"github.com/keranjang/keranjang/internal/clocktest"
+)
+
+// Backend is the whole store contract: every method the program calls on its store. The comments on
+// the bbolt implementation (store.Store) and the package documentation of store say what each must do.
+type Backend interface {
+	// Close releases the backend; it must not wait for a Backup that is copying to a slow writer.
+	Close() error
+	Ping(ctx context.Context) error
+	Backup(ctx context.Context, w io.Writer) (int64, error)
+	SchemaVersion(ctx context.Context) (int, error)
+	VisitorSalt() []byte
+
+	RegisterUser(ctx context.Context, u affiliate.User) (affiliate.User, bool, error)
+	GetUser(ctx context.Context, id int64) (affiliate.User, error)
+	UpdateUser(ctx context.Context, id int64, fn func(*affiliate.User) error) (affiliate.User, error)
+	ListUsers(ctx context.Context, after int64, limit int) ([]affiliate.User, error)
+	DeleteUserData(ctx context.Context, id int64) error
+
+	ApplySeller(ctx context.Context, userID int64, shopName string) (affiliate.Application, error)
+	DecideApplication(ctx context.Context, userID int64, approve bool, adminID int64) (affiliate.Application, affiliate.User, error)
+	GetApplication(ctx context.Context, userID int64) (affiliate.Application, error)
+	PendingApplications(ctx context.Context) ([]affiliate.Application, error)
+
+	GetFlow(ctx context.Context, userID int64) (affiliate.Flow, bool, error)
+	SaveFlow(ctx context.Context, f affiliate.Flow) error
+	DeleteFlow(ctx context.Context, userID int64) error
+
+	APIKey(ctx context.Context, sellerID int64) (string, error)
+	RotateAPIKey(ctx context.Context, sellerID int64) (string, error)
+	SellerByAPIKey(ctx context.Context, key string) (int64, error)
+
+	CreateProduct(ctx context.Context, p affiliate.Product) (affiliate.Product, error)
+	GetProduct(ctx context.Context, id uint64) (affiliate.Product, error)
+	UpdateProduct(ctx context.Context, id uint64, sellerID int64, fn func(*affiliate.Product) error) (affiliate.Product, []affiliate.Link, error)
+	SearchProducts(ctx context.Context, words []string, offset, limit int) ([]affiliate.Product, int, error)
+	SellerProducts(ctx context.Context, sellerID int64) ([]affiliate.Product, error)
+
+	JoinProduct(ctx context.Context, affiliateID int64, productID uint64) (affiliate.Link, bool, error)
+	GetLink(ctx context.Context, code string) (affiliate.Link, error)
+	UpdateLink(ctx context.Context, code string, fn func(*affiliate.Link) error) (affiliate.Link, error)
+	ListLinks(ctx context.Context, after string, limit int) ([]affiliate.Link, error)
+	AffiliateLinks(ctx context.Context, affiliateID int64) ([]affiliate.Link, error)
+	ProductLinks(ctx context.Context, productID uint64) ([]affiliate.Link, error)
+	Target(ctx context.Context, code string) (affiliate.Target, error)
+
+	RecordClicks(ctx context.Context, clicks []affiliate.Click) ([]affiliate.Click, error)
+	GetClick(ctx context.Context, id string) (affiliate.Click, error)
+	PruneVisitors(ctx context.Context, before time.Time) (int, error)
+	PruneClicks(ctx context.Context, before time.Time) (int, error)
+	AddOrphans(ctx context.Context, n int64) error
+
+	LinkCounts(ctx context.Context, code string, from, to time.Time) (affiliate.Counts, error)
+	AffiliateCounts(ctx context.Context, affiliateID int64, from, to time.Time) (affiliate.Counts, error)
+	AffiliateReport(ctx context.Context, sellerID int64, productID uint64, from, to time.Time) ([]affiliate.ReportRow, error)
+
+	AddFeedback(ctx context.Context, f affiliate.Feedback) (affiliate.Feedback, error)
+	SellerFeedback(ctx context.Context, sellerID int64, limit int) ([]affiliate.Feedback, error)
+
+	Stats(ctx context.Context) (affiliate.Stats, error)
+}
+
+// Open opens a new, empty store for one test, whose clock is now, and closes it when the test ends
+// (t.Cleanup). reopen closes the store it returned last and opens the same data again, as a restart
+// does, and returns the new store; it too is closed when the test ends.
+type Open func(t *testing.T, now func() time.Time) (s Backend, reopen func(t *testing.T) Backend)
+
+// Run runs the whole conformance suite, each test on stores of its own from open.
+func Run(t *testing.T, open Open) {
+	for _, tc := range suite {
+		t.Run(tc.name, func(t *testing.T) { tc.run(t, open) })
+	}
+}
+
+// suite lists every conformance test.
+var suite = []struct {
+	name string
+	run  func(t *testing.T, open Open)
+}{
+	{"RegisterUser", testRegisterUser},
+	{"GetUpdateListUsers", testGetUpdateListUsers},
+	{"Applications", testApplications},
+	{"Flows", testFlows},
+	{"APIKeys", testAPIKeys},
+	{"Feedback", testFeedback},
+	{"DeleteUserDataKeepsAggregates", testDeleteUserDataKeepsAggregates},
+	{"CreateProductValidation", testCreateProductValidation},
+	{"SearchProducts", testSearchProducts},
+	{"SellerProductsAndOwnership", testSellerProductsAndOwnership},
+	{"RateChanges", testRateChanges},
+	{"JoinProduct", testJoinProduct},
+	{"LinkListsAndUpdate", testLinkListsAndUpdate},
+	{"ConcurrentJoinSamePair", testConcurrentJoinSamePair},
+	{"Target", testTarget},
+	{"TargetConcurrentEdits", testTargetConcurrentEdits},
+	{"UniqueClicks", testUniqueClicks},
+	{"RecordClicksBatch", testRecordClicksBatch},
+	{"RecordClicksAnyOrder", testRecordClicksAnyOrder},
+	{"HourlyAggregation", testHourlyAggregation},
+	{"AffiliateReport", testAffiliateReport},
+	{"PruneVisitors", testPruneVisitors},
+	{"RecordClicksMatchesModel", testRecordClicksMatchesModel},
+	{"PruneClicksKeepsAggregates", testPruneClicksKeepsAggregates},
+	{"SaltStableAcrossReopen", testSaltStableAcrossReopen},
+	{"PingAfterClose", testPingAfterClose},
+	{"PersistenceAcrossReopen", testPersistenceAcrossReopen},
+	{"Stats", testStats},
+	{"Cancelled", testCancelled},
+	{"BackupDoesNotBlockWriters", testBackupDoesNotBlockWriters},
+}
+
+// Clock is the settable clock the suite runs on.
+type Clock = clocktest.Clock
+
+// NewClock returns a clock standing at 2024-03-10 05:00 UTC.
+func NewClock() *Clock { return clocktest.New(time.Date(2024, 3, 10, 5, 0, 0, 0, time.UTC)) }
+
+// User registers an affiliate with the defaults a new Telegram user gets.
+func User(t testing.TB, s Backend, id int64, name string) affiliate.User {
+	t.Helper()
+	u, _, err := s.RegisterUser(t.Context(), affiliate.User{ID: id, ChatID: id, FirstName: name, Lang: affiliate.LangID, TimeZone: "Asia/Jakarta", DigestMinute: affiliate.DefaultDigestMinute, AlertsOn: true, Reachable: true})
+	if err != nil {
+		t.Fatalf("register %d: %v", id, err)
+	}
+	return u
+}
+
+// Seller registers a user whose seller application is approved.
+func Seller(t testing.TB, s Backend, id int64, shop string) affiliate.User {
+	t.Helper()
+	User(t, s, id, "Seller "+shop)
+	if _, err := s.ApplySeller(t.Context(), id, shop); err != nil {
+		t.Fatalf("apply: %v", err)
+	}
+	_, u, err := s.DecideApplication(t.Context(), id, true, 1)
+	if err != nil {
+		t.Fatalf("approve: %v", err)
+	}
+	return u
+}
+
+// Product creates an active product of the seller.
+func Product(t testing.TB, s Backend, sellerID int64, name string, rate affiliate.BasisPoints) affiliate.Product {
+	t.Helper()
+	p, err := s.CreateProduct(t.Context(), affiliate.Product{SellerID: sellerID, Name: name, Price: 150000, Rate: rate, URL: "https://shop.example.com/p/" + name})
+	if err != nil {
+		t.Fatalf("create product: %v", err)
+	}
+	return p
+}
+
+// Join enrols an affiliate in a product and returns the link.
+func Join(t testing.TB, s Backend, affID int64, productID uint64) affiliate.Link {
+	t.Helper()
+	l, _, err := s.JoinProduct(t.Context(), affID, productID)
+	if err != nil {
+		t.Fatalf("join: %v", err)
+	}
+	return l
+}
+
+// Click is a human click on l.
+func Click(l affiliate.Link, id string, at time.Time, visitor uint64) affiliate.Click {
+	return affiliate.Click{ID: id, Code: l.Code, ProductID: l.ProductID, AffiliateID: l.AffiliateID, SellerID: l.SellerID, At: at, Visitor: visitor}
+}
+
+// Record records one batch of clicks and returns them as stored.
+func Record(t testing.TB, s Backend, clicks ...affiliate.Click) []affiliate.Click {
+	t.Helper()
+	out, err := s.RecordClicks(t.Context(), clicks)
+	if err != nil {
+		t.Fatalf("record clicks: %v", err)
+	}
+	return out
+}
+
+// fixture is one test's store and clock.
+type fixture struct {
+	s      Backend
+	clock  *Clock
+	reopen func(t *testing.T) Backend
+}
+
+func newFixture(t *testing.T, open Open) *fixture {
+	t.Helper()
+	f := &fixture{clock: NewClock()}
+	f.s, f.reopen = open(t, f.clock.Now)
+	return f
+}
+
+func (f *fixture) restart(t *testing.T) { f.s = f.reopen(t) }
+
+func (f *fixture) user(t testing.TB, id int64, name string) affiliate.User {
+	return User(t, f.s, id, name)
+}
+
+func (f *fixture) seller(t testing.TB, id int64, shop string) affiliate.User {
+	return Seller(t, f.s, id, shop)
+}
+
+func (f *fixture) product(t testing.TB, sellerID int64, name string, rate affiliate.BasisPoints) affiliate.Product {
+	return Product(t, f.s, sellerID, name, rate)
+}
+
+func (f *fixture) join(t testing.TB, affID int64, productID uint64) affiliate.Link {
+	return Join(t, f.s, affID, productID)
+}
+
+func (f *fixture) record(t testing.TB, clicks ...affiliate.Click) []affiliate.Click {
+	return Record(t, f.s, clicks...)
+}
+
+func click(l affiliate.Link, id string, at time.Time, visitor uint64) affiliate.Click {
+	return Click(l, id, at, visitor)
+}
+
+func wantErr(t testing.TB, err, want error) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Fatalf("error %v, want %v", err, want)
+	}
+}
+
+func wantReason(t testing.TB, err error, reason string) {
+	t.Helper()
+	if got := affiliate.ErrorReason(err); got != reason {
+		t.Fatalf("error %v: reason %q, want %q", err, got, reason)
+	}
+}
