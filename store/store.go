@@ -116,13 +116,18 @@ type Options struct {
 	Now func() time.Time
 	// Rand is the source of randomness for link codes and API keys (default crypto/rand.Reader).
 	Rand io.Reader
+	// ShopHosts are the allowed shop hosts (KERANJANG_SHOP_HOSTS; empty allows any public host), checked
+	// by affiliate.ValidateProduct on every product write.
+	ShopHosts []string
 }
 
 // Store is the bbolt-backed database. Safe for concurrent use.
 type Store struct {
-	db   *bolt.DB
-	now  func() time.Time
-	salt []byte
+	db  *bolt.DB
+	now func() time.Time
+	// shopHosts are Options.ShopHosts.
+	shopHosts []string
+	salt      []byte
 
 	randMu sync.Mutex
 	rand   io.Reader
@@ -155,7 +160,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	s := &Store{db: db, now: opts.Now, rand: opts.Rand}
+	s := &Store{db: db, now: opts.Now, rand: opts.Rand, shopHosts: opts.ShopHosts}
 	if err := db.Update(func(tx *bolt.Tx) error { return s.migrate(tx) }); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
