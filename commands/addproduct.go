@@ -33,7 +33,7 @@ func (h *Handler) addProduct(ctx context.Context, c *Call) error {
 	args := strings.TrimSpace(c.Args)
 	if args == "" {
 		f := affiliate.Flow{UserID: c.User.ID, Name: flowAddProduct, Step: stepName, Data: map[string]string{}}
-		if err := h.store.SaveFlow(ctx, f); err != nil {
+		if err := h.deps.Flows.SaveFlow(ctx, f); err != nil {
 			return err
 		}
 		return c.ReplyKey(ctx, "ap_ask_name")
@@ -89,7 +89,7 @@ func parseRate(s string) (affiliate.BasisPoints, error) {
 
 func (h *Handler) createProduct(ctx context.Context, c *Call, p affiliate.Product) error {
 	p.SellerID = c.User.ID
-	p, err := h.store.CreateProduct(ctx, p)
+	p, err := h.deps.Catalogue.CreateProduct(ctx, p)
 	if err != nil {
 		return err
 	}
@@ -139,7 +139,7 @@ func (h *Handler) addProductStep(ctx context.Context, c *Call, f affiliate.Flow)
 	case stepConfirm:
 		return h.askConfirm(ctx, c, f)
 	default:
-		_ = h.store.DeleteFlow(ctx, c.User.ID)
+		_ = h.deps.Flows.DeleteFlow(ctx, c.User.ID)
 		return c.ReplyKey(ctx, "cancel_done")
 	}
 	if err != nil {
@@ -149,7 +149,7 @@ func (h *Handler) addProductStep(ctx context.Context, c *Call, f affiliate.Flow)
 		return c.Reply(ctx, i18n.Reason(c.Lang, err)+"\n\n"+h.askText(c, f.Step))
 	}
 	f.Step = next
-	if err := h.store.SaveFlow(ctx, f); err != nil {
+	if err := h.deps.Flows.SaveFlow(ctx, f); err != nil {
 		return err
 	}
 	switch next {
@@ -204,12 +204,12 @@ func flowProduct(f affiliate.Flow) (affiliate.Product, bool) {
 func (h *Handler) askConfirm(ctx context.Context, c *Call, f affiliate.Flow) error {
 	p, ok := flowProduct(f)
 	if !ok {
-		_ = h.store.DeleteFlow(ctx, c.User.ID)
+		_ = h.deps.Flows.DeleteFlow(ctx, c.User.ID)
 		return c.ReplyKey(ctx, "cancel_done")
 	}
-	photo := c.T("no")
+	photo := c.T("photo_none")
 	if p.PhotoFileID != "" {
-		photo = c.T("yes")
+		photo = c.T("photo_yes")
 	}
 	return c.Reply(ctx, c.T("ap_confirm", bot.Escape(p.Name), i18n.Money(p.Price), i18n.Rate(c.Lang, p.Rate),
 		i18n.Money(affiliate.Commission(p.Price, p.Rate)), bot.Escape(p.URL), photo),
@@ -218,45 +218,45 @@ func (h *Handler) askConfirm(ctx context.Context, c *Call, f affiliate.Flow) err
 
 // addProductButton handles Skip photo, Save and Cancel of the guided flow.
 func (h *Handler) addProductButton(ctx context.Context, c *Call, arg string) error {
-	f, ok, err := h.store.GetFlow(ctx, c.User.ID)
+	f, ok, err := h.deps.Flows.GetFlow(ctx, c.User.ID)
 	if err != nil {
 		return err
 	}
 	if !ok || f.Name != flowAddProduct {
-		return h.send.AnswerCallback(ctx, c.Request, c.T("button_stale"), false)
+		return c.Toast(ctx, c.T("button_stale"), false)
 	}
 	switch arg {
 	case "cancel":
-		if err := h.store.DeleteFlow(ctx, c.User.ID); err != nil {
+		if err := h.deps.Flows.DeleteFlow(ctx, c.User.ID); err != nil {
 			return err
 		}
-		return h.send.Edit(ctx, c.Chat.ID, c.MessageID, bot.Message{Text: c.T("cancel_done")})
+		return h.deps.Messenger.Edit(ctx, c.Chat.ID, c.MessageID, bot.Message{Text: c.T("cancel_done")})
 	case "skip":
 		if f.Step != stepPhoto {
-			return h.send.AnswerCallback(ctx, c.Request, c.T("button_stale"), false)
+			return c.Toast(ctx, c.T("button_stale"), false)
 		}
 		f.Step = stepConfirm
-		if err := h.store.SaveFlow(ctx, f); err != nil {
+		if err := h.deps.Flows.SaveFlow(ctx, f); err != nil {
 			return err
 		}
 		return h.askConfirm(ctx, c, f)
 	case "save":
 		if f.Step != stepConfirm {
-			return h.send.AnswerCallback(ctx, c.Request, c.T("button_stale"), false)
+			return c.Toast(ctx, c.T("button_stale"), false)
 		}
 		p, ok := flowProduct(f)
 		if !ok {
-			return h.send.AnswerCallback(ctx, c.Request, c.T("button_stale"), false)
+			return c.Toast(ctx, c.T("button_stale"), false)
 		}
 		// Re-check against today's rules: the flow may have been started before a configuration change.
 		if _, err := affiliate.ValidateShopURL(p.URL, h.cfg.ShopHosts); err != nil {
 			return err
 		}
-		if err := h.store.DeleteFlow(ctx, c.User.ID); err != nil {
+		if err := h.deps.Flows.DeleteFlow(ctx, c.User.ID); err != nil {
 			return err
 		}
-		_ = h.send.Edit(ctx, c.Chat.ID, c.MessageID, bot.Message{Text: c.T("ap_saving")})
+		_ = h.deps.Messenger.Edit(ctx, c.Chat.ID, c.MessageID, bot.Message{Text: c.T("ap_saving")})
 		return h.createProduct(ctx, c, p)
 	}
-	return h.send.AnswerCallback(ctx, c.Request, c.T("button_stale"), false)
+	return c.Toast(ctx, c.T("button_stale"), false)
 }

@@ -4,30 +4,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
-	"time"
-
-	"github.com/keranjang/keranjang/affiliate"
 )
-
-// CatalogueStore is the storage the product, link and report commands need.
-type CatalogueStore interface {
-	CreateProduct(ctx context.Context, p affiliate.Product) (affiliate.Product, error)
-	GetProduct(ctx context.Context, id uint64) (affiliate.Product, error)
-	UpdateProduct(ctx context.Context, id uint64, sellerID int64, fn func(*affiliate.Product) error) (affiliate.Product, []affiliate.Link, error)
-	SearchProducts(ctx context.Context, words []string, offset, limit int) ([]affiliate.Product, int, error)
-	SellerProducts(ctx context.Context, sellerID int64) ([]affiliate.Product, error)
-	JoinProduct(ctx context.Context, affiliateID int64, productID uint64) (affiliate.Link, bool, error)
-	GetLink(ctx context.Context, code string) (affiliate.Link, error)
-	AffiliateLinks(ctx context.Context, affiliateID int64) ([]affiliate.Link, error)
-	ProductLinks(ctx context.Context, productID uint64) ([]affiliate.Link, error)
-	UpdateLink(ctx context.Context, code string, fn func(*affiliate.Link) error) (affiliate.Link, error)
-	ListLinks(ctx context.Context, after string, limit int) ([]affiliate.Link, error)
-	LinkCounts(ctx context.Context, code string, from, to time.Time) (affiliate.Counts, error)
-	AffiliateReport(ctx context.Context, sellerID int64, productID uint64, from, to time.Time) ([]affiliate.ReportRow, error)
-	APIKey(ctx context.Context, sellerID int64) (string, error)
-	RotateAPIKey(ctx context.Context, sellerID int64) (string, error)
-	AddFeedback(ctx context.Context, f affiliate.Feedback) (affiliate.Feedback, error)
-}
 
 // pageSize is how many products /products shows at once.
 const pageSize = 5

@@ -40,9 +40,9 @@ func (h *Handler) editButton(ctx context.Context, c *Call, arg string) error {
 	idText, field, hasField := strings.Cut(arg, ":")
 	id, ok := parseProductID(idText)
 	if !ok {
-		return h.send.AnswerCallback(ctx, c.Request, c.T("button_stale"), false)
+		return c.Toast(ctx, c.T("button_stale"), false)
 	}
-	p, err := h.store.GetProduct(ctx, id)
+	p, err := h.deps.Catalogue.GetProduct(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -56,11 +56,11 @@ func (h *Handler) editButton(ctx context.Context, c *Call, arg string) error {
 		})
 	}
 	if _, known := editFields[field]; !known {
-		return h.send.AnswerCallback(ctx, c.Request, c.T("button_stale"), false)
+		return c.Toast(ctx, c.T("button_stale"), false)
 	}
 	f := affiliate.Flow{UserID: c.User.ID, Name: flowEditProduct, Step: field,
 		Data: map[string]string{"id": strconv.FormatUint(id, 10)}}
-	if err := h.store.SaveFlow(ctx, f); err != nil {
+	if err := h.deps.Flows.SaveFlow(ctx, f); err != nil {
 		return err
 	}
 	return c.ReplyKey(ctx, "edit_ask_"+field, p.ID, bot.Escape(p.Name))
@@ -70,7 +70,7 @@ func (h *Handler) editButton(ctx context.Context, c *Call, arg string) error {
 func (h *Handler) editProductStep(ctx context.Context, c *Call, f affiliate.Flow) error {
 	id, ok := parseProductID(f.Data["id"])
 	if _, known := editFields[f.Step]; !ok || !known {
-		_ = h.store.DeleteFlow(ctx, c.User.ID)
+		_ = h.deps.Flows.DeleteFlow(ctx, c.User.ID)
 		return c.ReplyKey(ctx, "cancel_done")
 	}
 	err := h.applyEdit(ctx, c, id, f.Step, c.Text)
@@ -78,10 +78,10 @@ func (h *Handler) editProductStep(ctx context.Context, c *Call, f affiliate.Flow
 		return c.Reply(ctx, i18n.Reason(c.Lang, err)+"\n\n"+c.T("edit_again"))
 	}
 	if err != nil {
-		_ = h.store.DeleteFlow(ctx, c.User.ID)
+		_ = h.deps.Flows.DeleteFlow(ctx, c.User.ID)
 		return err
 	}
-	return h.store.DeleteFlow(ctx, c.User.ID)
+	return h.deps.Flows.DeleteFlow(ctx, c.User.ID)
 }
 
 // applyEdit changes one field of the seller's own product. A rate change is applied per §3 and the
@@ -115,14 +115,14 @@ func (h *Handler) applyEdit(ctx context.Context, c *Call, id uint64, field, valu
 		}
 		apply = func(p *affiliate.Product) error { p.URL = u; return nil }
 	}
-	before, err := h.store.GetProduct(ctx, id)
+	before, err := h.deps.Catalogue.GetProduct(ctx, id)
 	if err != nil {
 		return err
 	}
 	if before.SellerID != c.User.ID {
 		return affiliate.ErrProductNotFound
 	}
-	p, kept, err := h.store.UpdateProduct(ctx, id, c.User.ID, apply)
+	p, kept, err := h.deps.Catalogue.UpdateProduct(ctx, id, c.User.ID, apply)
 	if err != nil {
 		return err
 	}

@@ -14,7 +14,7 @@ import (
 
 // links lists the caller's basket links with clicks today and in total.
 func (h *Handler) links(ctx context.Context, c *Call) error {
-	links, err := h.store.AffiliateLinks(ctx, c.User.ID)
+	links, err := h.deps.Links.AffiliateLinks(ctx, c.User.ID)
 	if err != nil {
 		return err
 	}
@@ -22,47 +22,28 @@ func (h *Handler) links(ctx context.Context, c *Call) error {
 		return c.ReplyKey(ctx, "links_none")
 	}
 	from, to := dayRange(h.cfg.Now(), c.Location())
-	var b strings.Builder
-	b.WriteString(c.T("links_head", len(links)))
 	const maxShown = 20
-	for i, l := range links {
-		more := "\n\n" + c.T("links_more", len(links)-i)
-		if i == maxShown {
-			b.WriteString(more)
-			break
-		}
+	var rows []string
+	for _, l := range links[:min(len(links), maxShown)] {
 		name := fmt.Sprintf("#%d", l.ProductID)
-		if p, err := h.store.GetProduct(ctx, l.ProductID); err == nil {
+		if p, err := h.deps.Catalogue.GetProduct(ctx, l.ProductID); err == nil {
 			name = p.Name
 		}
-		today, err := h.store.LinkCounts(ctx, l.Code, from, to)
+		today, err := h.deps.Links.LinkCounts(ctx, l.Code, from, to)
 		if err != nil {
 			return err
 		}
-		total, err := h.store.LinkCounts(ctx, l.Code, time.Time{}, time.Time{})
+		total, err := h.deps.Links.LinkCounts(ctx, l.Code, time.Time{}, time.Time{})
 		if err != nil {
 			return err
 		}
-		row := "\n\n" + c.T("links_row", bot.Escape(name), bot.Code(h.basketURL(l.Code)),
-			today.Clicks, total.Clicks, total.UniqueClicks)
-		if !fits(b.String(), row, more, i == len(links)-1) {
-			b.WriteString(more)
-			break
-		}
-		b.WriteString(row)
+		rows = append(rows, "\n\n"+c.T("links_row", bot.Escape(name), bot.Code(h.basketURL(l.Code)),
+			today.Clicks, total.Clicks, total.UniqueClicks))
 	}
-	return c.Reply(ctx, b.String())
-}
-
-// fits reports whether row can be added to a list message text and still leave room for the line that
-// tells how many rows were left out (unless row is the last): long product names can make twenty rows
-// longer than one Telegram message.
-func fits(text, row, more string, last bool) bool {
-	n := bot.UTF16Len(text) + bot.UTF16Len(row)
-	if !last {
-		n += bot.UTF16Len(more)
-	}
-	return n <= bot.MaxTextLen
+	text, _ := fitRowsN(c.T("links_head", len(links)), rows, len(links)-len(rows), func(n int) string {
+		return "\n\n" + c.T("links_more", n)
+	})
+	return c.Reply(ctx, text)
 }
 
 // dayRange is the local calendar day containing now, as UTC instants [from, to).
@@ -81,7 +62,7 @@ func (h *Handler) qr(ctx context.Context, c *Call) error {
 	if !affiliate.ValidCode(code) {
 		return affiliate.ErrLinkNotFound
 	}
-	l, err := h.store.GetLink(ctx, code)
+	l, err := h.deps.Links.GetLink(ctx, code)
 	if err != nil {
 		return err
 	}
@@ -92,7 +73,16 @@ func (h *Handler) qr(ctx context.Context, c *Call) error {
 	if err != nil {
 		return err
 	}
-	_, err = h.send.SendPhoto(ctx, c.Chat.ID, bot.Upload{Name: "keranjang-" + code + ".png", Data: png,
+	_, err = h.deps.Files.SendPhoto(ctx, c.Chat.ID, bot.Upload{Name: "keranjang-" + code + ".png", Data: png,
 		Caption: c.T("qr_caption", bot.Code(h.basketURL(code)))})
 	return err
+}
+
+// Links keeps basket links and their click counts.
+type Links interface {
+	JoinProduct(ctx context.Context, affiliateID int64, productID uint64) (affiliate.Link, bool, error)
+	GetLink(ctx context.Context, code string) (affiliate.Link, error)
+	AffiliateLinks(ctx context.Context, affiliateID int64) ([]affiliate.Link, error)
+	ProductLinks(ctx context.Context, productID uint64) ([]affiliate.Link, error)
+	LinkCounts(ctx context.Context, code string, from, to time.Time) (affiliate.Counts, error)
 }

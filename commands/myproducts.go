@@ -25,29 +25,24 @@ func (h *Handler) myProducts(ctx context.Context, c *Call) error {
 }
 
 func (h *Handler) myProductsMessage(ctx context.Context, c *Call) (bot.Message, error) {
-	list, err := h.store.SellerProducts(ctx, c.User.ID)
+	list, err := h.deps.Catalogue.SellerProducts(ctx, c.User.ID)
 	if err != nil {
 		return bot.Message{}, err
 	}
 	if len(list) == 0 {
 		return bot.Message{Text: c.T("myproducts_none")}, nil
 	}
-	var b strings.Builder
+	var rows []string
 	var kb bot.Keyboard
-	b.WriteString(c.T("myproducts_head", len(list)))
 	const maxShown = 10
-	for i, p := range list {
-		if i == maxShown {
-			b.WriteString("\n\n" + c.T("myproducts_more", len(list)-maxShown))
-			break
-		}
-		links, err := h.store.ProductLinks(ctx, p.ID)
+	for _, p := range list[:min(len(list), maxShown)] {
+		links, err := h.deps.Links.ProductLinks(ctx, p.ID)
 		if err != nil {
 			return bot.Message{}, err
 		}
 		var clicks affiliate.Counts
 		for _, l := range links {
-			n, err := h.store.LinkCounts(ctx, l.Code, time.Time{}, time.Time{})
+			n, err := h.deps.Links.LinkCounts(ctx, l.Code, time.Time{}, time.Time{})
 			if err != nil {
 				return bot.Message{}, err
 			}
@@ -59,11 +54,14 @@ func (h *Handler) myProductsMessage(ctx context.Context, c *Call) (bot.Message, 
 			status = c.T("status_paused")
 			toggle = bot.Data(c.T("resume_button", p.ID), fmt.Sprintf("pp:%d:resume", p.ID))
 		}
-		b.WriteString("\n\n" + c.T("myproduct_row", p.ID, bot.Escape(p.Name), status, i18n.Money(p.Price),
+		rows = append(rows, "\n\n"+c.T("myproduct_row", p.ID, bot.Escape(p.Name), status, i18n.Money(p.Price),
 			i18n.Rate(c.Lang, p.Rate), clicks.Clicks, clicks.UniqueClicks, len(links), bot.Code(h.deepLink(p.ID))))
 		kb = append(kb, []bot.Button{bot.Data(c.T("edit_button", p.ID), fmt.Sprintf("ed:%d", p.ID)), toggle})
 	}
-	return bot.Message{Text: b.String(), Keyboard: kb}, nil
+	text, shown := fitRowsN(c.T("myproducts_head", len(list)), rows, len(list)-len(rows), func(n int) string {
+		return "\n\n" + c.T("myproducts_more", n)
+	})
+	return bot.Message{Text: text, Keyboard: kb[:shown]}, nil
 }
 
 // pauseButton pauses or resumes a product: "pp:<id>:pause|resume".
@@ -71,13 +69,13 @@ func (h *Handler) pauseButton(ctx context.Context, c *Call, arg string) error {
 	idText, verb, _ := strings.Cut(arg, ":")
 	id, ok := parseProductID(idText)
 	if !ok || (verb != "pause" && verb != "resume") {
-		return h.send.AnswerCallback(ctx, c.Request, c.T("button_stale"), false)
+		return c.Toast(ctx, c.T("button_stale"), false)
 	}
 	status := affiliate.ProductActive
 	if verb == "pause" {
 		status = affiliate.ProductPaused
 	}
-	p, _, err := h.store.UpdateProduct(ctx, id, c.User.ID, func(p *affiliate.Product) error {
+	p, _, err := h.deps.Catalogue.UpdateProduct(ctx, id, c.User.ID, func(p *affiliate.Product) error {
 		p.Status = status
 		return nil
 	})
@@ -89,7 +87,7 @@ func (h *Handler) pauseButton(ctx context.Context, c *Call, arg string) error {
 	if status == affiliate.ProductActive {
 		key = "resumed_done"
 	}
-	_ = h.send.AnswerCallback(ctx, c.Request, c.T(key, bot.Truncate(p.Name, 60)), false)
+	_ = c.Toast(ctx, c.T(key, bot.Escape(bot.Truncate(p.Name, 60))), false)
 	if c.MessageID == 0 {
 		return nil
 	}
@@ -98,5 +96,52 @@ func (h *Handler) pauseButton(ctx context.Context, c *Call, arg string) error {
 	if err != nil {
 		return err
 	}
-	return h.send.Edit(ctx, c.Chat.ID, c.MessageID, m)
+	return h.deps.Messenger.Edit(ctx, c.Chat.ID, c.MessageID, m)
+}
+
+// adminPause lets an admin pause any product: /pause <product_id>. Its seller, if still there, is told.
+func (h *Handler) adminPause(ctx context.Context, c *Call) error {
+	id, ok := parseProductID(c.Args)
+	if !ok {
+		return c.ReplyKey(ctx, "pause_usage")
+	}
+	p, err := h.deps.Catalogue.GetProduct(ctx, id)
+	if err != nil {
+		return err
+	}
+	if p.Status == affiliate.ProductPaused {
+		return c.ReplyKey(ctx, "pause_already", p.ID, bot.Escape(p.Name))
+	}
+	p, _, err = h.deps.Catalogue.UpdateProduct(ctx, id, p.SellerID, func(p *affiliate.Product) error {
+		p.Status = affiliate.ProductPaused
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	zerolog.Ctx(ctx).Info().Uint64("product_id", id).Int64("seller_id", p.SellerID).Msg("product paused by an admin")
+	h.notify(ctx, p.SellerID, affiliate.Notice{Key: "product_paused_by_admin", Args: []any{p.ID, p.Name}})
+	return c.ReplyKey(ctx, "pause_admin_done", p.ID, bot.Escape(p.Name))
+}
+
+// pauseAll pauses every active product of a seller and returns how many it paused.
+func (h *Handler) pauseAll(ctx context.Context, sellerID int64) (int, error) {
+	list, err := h.deps.Catalogue.SellerProducts(ctx, sellerID)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, p := range list {
+		if p.Status == affiliate.ProductPaused {
+			continue
+		}
+		if _, _, err := h.deps.Catalogue.UpdateProduct(ctx, p.ID, sellerID, func(p *affiliate.Product) error {
+			p.Status = affiliate.ProductPaused
+			return nil
+		}); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/rs/zerolog"
 
@@ -24,13 +25,18 @@ func (h *Handler) products(ctx context.Context, c *Call) error {
 	return c.Reply(ctx, m.Text, m.Keyboard)
 }
 
-// searchQuery normalizes search words and keeps them short enough to ride in callback data.
+// searchQuery normalizes search words and keeps them short enough to ride in callback data: whole words
+// while they fit, and a first word longer than that cut at a rune boundary, so that a search is never
+// dropped (an unfiltered list would answer a question nobody asked). The page shows the search it used.
 func searchQuery(s string) string {
 	words := strings.Fields(strings.ToLower(s))
 	q := ""
 	for _, w := range words {
 		next := strings.TrimSpace(q + " " + w)
 		if len(next) > maxQueryBytes {
+			if q == "" {
+				q = cutBytes(w, maxQueryBytes)
+			}
 			break
 		}
 		q = next
@@ -38,11 +44,22 @@ func searchQuery(s string) string {
 	return q
 }
 
+// cutBytes returns the longest prefix of s of at most n bytes that ends at a rune boundary.
+func cutBytes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
 // maxQueryBytes leaves room for "pg:<offset>:" within Telegram's 64-byte callback data.
 const maxQueryBytes = 48
 
 func (h *Handler) productPage(ctx context.Context, c *Call, query string, offset int) (bot.Message, error) {
-	list, total, err := h.store.SearchProducts(ctx, strings.Fields(query), offset, pageSize)
+	list, total, err := h.deps.Catalogue.SearchProducts(ctx, strings.Fields(query), offset, pageSize)
 	if err != nil {
 		return bot.Message{}, err
 	}
@@ -54,16 +71,30 @@ func (h *Handler) productPage(ctx context.Context, c *Call, query string, offset
 	}
 	if offset >= total {
 		offset = (total - 1) / pageSize * pageSize
-		if list, total, err = h.store.SearchProducts(ctx, strings.Fields(query), offset, pageSize); err != nil {
+		if list, total, err = h.deps.Catalogue.SearchProducts(ctx, strings.Fields(query), offset, pageSize); err != nil {
 			return bot.Message{}, err
 		}
 	}
-	var b strings.Builder
 	page, pages := offset/pageSize+1, (total+pageSize-1)/pageSize
-	b.WriteString(c.T("products_head", page, pages, total))
+	head := c.T("products_head", page, pages, total)
+	if query != "" {
+		head += "\n" + c.T("products_query", bot.Escape(query))
+	}
+	// Full cards when they fit in one message, else cards with shortened names: a page always shows.
+	more := func(n int) string { return "\n\n" + c.T("products_more", n) }
+	var text string
+	shown := 0
+	for _, short := range []bool{false, true} {
+		cards := make([]string, len(list))
+		for i, p := range list {
+			cards[i] = "\n\n" + h.productCard(ctx, c, p, short)
+		}
+		if text, shown = fitRowsN(head, cards, 0, more); shown == len(list) {
+			break
+		}
+	}
 	var kb bot.Keyboard
-	for _, p := range list {
-		b.WriteString("\n\n" + h.productCard(ctx, c, p))
+	for _, p := range list[:shown] {
 		kb = append(kb, []bot.Button{bot.Data(c.T("join_button", bot.Truncate(p.Name, 30)), "join:"+strconv.FormatUint(p.ID, 10))})
 	}
 	var nav []bot.Button
@@ -76,14 +107,23 @@ func (h *Handler) productPage(ctx context.Context, c *Call, query string, offset
 	if len(nav) > 0 {
 		kb = append(kb, nav)
 	}
-	return bot.Message{Text: b.String(), Keyboard: kb}, nil
+	return bot.Message{Text: text, Keyboard: kb}, nil
 }
 
+// Shortened card fields, for a page whose full cards would not fit in one message.
+const (
+	shortNameLen = 40
+	shortShopLen = 24
+)
+
 // productCard is a product as affiliates see it: name, price, rate, commission per sale, shop.
-func (h *Handler) productCard(ctx context.Context, c *Call, p affiliate.Product) string {
+func (h *Handler) productCard(ctx context.Context, c *Call, p affiliate.Product, short bool) string {
 	shop := ""
-	if s, err := h.store.GetUser(ctx, p.SellerID); err == nil {
+	if s, err := h.deps.Accounts.GetUser(ctx, p.SellerID); err == nil {
 		shop = s.ShopName
+	}
+	if short {
+		p.Name, shop = bot.Truncate(p.Name, shortNameLen), bot.Truncate(shop, shortShopLen)
 	}
 	photo := ""
 	if p.PhotoFileID != "" {
@@ -98,7 +138,7 @@ func (h *Handler) pageButton(ctx context.Context, c *Call, arg string) error {
 	offText, query, _ := strings.Cut(arg, ":")
 	offset, err := strconv.Atoi(offText)
 	if err != nil || offset < 0 || offset%pageSize != 0 {
-		return h.send.AnswerCallback(ctx, c.Request, c.T("button_stale"), false)
+		return c.Toast(ctx, c.T("button_stale"), false)
 	}
 	m, err := h.productPage(ctx, c, searchQuery(query), offset)
 	if err != nil {
@@ -107,7 +147,7 @@ func (h *Handler) pageButton(ctx context.Context, c *Call, arg string) error {
 	if c.MessageID == 0 {
 		return c.Reply(ctx, m.Text, m.Keyboard)
 	}
-	return h.send.Edit(ctx, c.Chat.ID, c.MessageID, m)
+	return h.deps.Messenger.Edit(ctx, c.Chat.ID, c.MessageID, m)
 }
 
 func (h *Handler) joinCmd(ctx context.Context, c *Call) error {
@@ -117,11 +157,16 @@ func (h *Handler) joinCmd(ctx context.Context, c *Call) error {
 	return h.joinByText(ctx, c, c.Args)
 }
 
+// joinButton is the Join button of a product card: the basket link comes as a message and the toast
+// says so; a refusal (own product, paused) comes as the toast instead.
 func (h *Handler) joinButton(ctx context.Context, c *Call, arg string) error {
+	if _, ok := parseProductID(arg); !ok {
+		return c.Toast(ctx, c.T("button_stale"), false)
+	}
 	if err := h.joinByText(ctx, c, arg); err != nil {
 		return err
 	}
-	return h.send.AnswerCallback(ctx, c.Request, c.T("join_done_short"), false)
+	return c.Toast(ctx, c.T("join_done_short"), false)
 }
 
 // joinByText enrols the caller in a product and replies with the basket link; joining twice returns the
@@ -131,23 +176,24 @@ func (h *Handler) joinByText(ctx context.Context, c *Call, arg string) error {
 	if !ok {
 		return c.ReplyKey(ctx, "join_usage")
 	}
-	p, err := h.store.GetProduct(ctx, id)
+	p, err := h.deps.Catalogue.GetProduct(ctx, id)
 	if err != nil {
 		return err
 	}
-	if p.SellerID == c.User.ID {
-		return c.ReplyKey(ctx, "join_own")
+	joined, err := h.joined(ctx, c.User.ID, id)
+	if err != nil {
+		return err
 	}
-	link, created, err := h.store.JoinProduct(ctx, c.User.ID, id)
+	if err := affiliate.CheckJoin(p, c.User.ID, joined); err != nil {
+		return err
+	}
+	link, created, err := h.deps.Links.JoinProduct(ctx, c.User.ID, id)
 	if err != nil {
 		return err
 	}
 	if created {
 		zerolog.Ctx(ctx).Info().Str("link_code", link.Code).Uint64("product_id", id).Msg("affiliate joined")
-		if s, err := h.store.GetUser(ctx, p.SellerID); err == nil {
-			h.notify(ctx, s.ChatID, bot.Message{Text: i18n.T(s.Lang, "seller_new_affiliate",
-				bot.Escape(c.User.DisplayName()), p.ID, bot.Escape(p.Name))})
-		}
+		h.notify(ctx, p.SellerID, affiliate.Notice{Key: "seller_new_affiliate", Args: []any{c.User.DisplayName(), p.ID, p.Name}})
 	}
 	key := "join_done"
 	if !created {
@@ -157,7 +203,7 @@ func (h *Handler) joinByText(ctx context.Context, c *Call, arg string) error {
 	text := c.T(key, bot.Escape(p.Name), bot.Code(h.basketURL(link.Code)), i18n.Rate(c.Lang, rate),
 		i18n.Money(affiliate.Commission(p.Price, rate)), i18n.Duration(c.Lang, h.cfg.AttributionWindow), link.Code)
 	if p.PhotoFileID != "" && bot.UTF16Len(text) <= bot.MaxCaptionLen {
-		_, err := h.send.SendPhoto(ctx, c.Chat.ID, bot.Upload{FileID: p.PhotoFileID, Caption: text})
+		_, err := h.deps.Files.SendPhoto(ctx, c.Chat.ID, bot.Upload{FileID: p.PhotoFileID, Caption: text})
 		return err
 	}
 	return c.Reply(ctx, text)
@@ -168,5 +214,14 @@ func (h *Handler) basketURL(code string) string { return h.cfg.PublicURL + "/r/"
 
 // deepLink is the t.me link that opens the bot and joins a product.
 func (h *Handler) deepLink(productID uint64) string {
-	return fmt.Sprintf("https://t.me/%s?start=p_%d", h.send.Username(), productID)
+	return fmt.Sprintf("https://t.me/%s?start=p_%d", h.deps.Profile.Username(), productID)
+}
+
+// Catalogue keeps products: the affiliates' browsing and the sellers' own products.
+type Catalogue interface {
+	CreateProduct(ctx context.Context, p affiliate.Product) (affiliate.Product, error)
+	GetProduct(ctx context.Context, id uint64) (affiliate.Product, error)
+	UpdateProduct(ctx context.Context, id uint64, sellerID int64, fn func(*affiliate.Product) error) (affiliate.Product, []affiliate.Link, error)
+	SearchProducts(ctx context.Context, words []string, offset, limit int) ([]affiliate.Product, int, error)
+	SellerProducts(ctx context.Context, sellerID int64) ([]affiliate.Product, error)
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/keranjang/keranjang/affiliate"
 	"github.com/keranjang/keranjang/bot"
 )
 
@@ -28,35 +29,27 @@ func (h *Handler) affiliates(ctx context.Context, c *Call) error {
 	}
 	_, to := dayRange(h.cfg.Now(), c.Location())
 	from := to.In(c.Location()).AddDate(0, 0, -reportDays).UTC()
-	rows, err := h.store.AffiliateReport(ctx, c.User.ID, productID, from, to)
+	rows, err := h.deps.Reports.AffiliateReport(ctx, c.User.ID, productID, from, to)
 	if err != nil {
 		return err
 	}
 	if len(rows) == 0 {
 		return c.ReplyKey(ctx, "affiliates_none")
 	}
-	var b strings.Builder
-	b.WriteString(c.T("affiliates_head", reportDays, len(rows)))
 	const maxShown = 20
-	for i, r := range rows {
-		more := "\n\n" + c.T("affiliates_more", len(rows)-i)
-		if i == maxShown {
-			b.WriteString(more)
-			break
-		}
+	var lines []string
+	for i, r := range rows[:min(len(rows), maxShown)] {
 		name := r.AffiliateName
 		if name == "" {
 			name = c.T("affiliate_erased")
 		}
-		row := "\n" + c.T("affiliates_row", i+1, bot.Escape(name), r.ProductID, bot.Escape(bot.Truncate(r.ProductName, 40)),
-			r.Clicks, r.UniqueClicks)
-		if !fits(b.String(), row, more, i == len(rows)-1) {
-			b.WriteString(more)
-			break
-		}
-		b.WriteString(row)
+		lines = append(lines, "\n"+c.T("affiliates_row", i+1, bot.Escape(name), r.ProductID,
+			bot.Escape(bot.Truncate(r.ProductName, 40)), r.Clicks, r.UniqueClicks))
 	}
-	return c.Reply(ctx, b.String())
+	text, _ := fitRowsN(c.T("affiliates_head", reportDays, len(rows)), lines, len(rows)-len(lines), func(n int) string {
+		return "\n\n" + c.T("affiliates_more", n)
+	})
+	return c.Reply(ctx, text)
 }
 
 // apiKey shows the seller's API key with a ready-to-paste example; "/apikey rotate" replaces it.
@@ -65,9 +58,9 @@ func (h *Handler) apiKey(ctx context.Context, c *Call) error {
 	var err error
 	switch strings.ToLower(strings.TrimSpace(c.Args)) {
 	case "":
-		key, err = h.store.APIKey(ctx, c.User.ID)
+		key, err = h.deps.Keys.APIKey(ctx, c.User.ID)
 	case "rotate":
-		key, err = h.store.RotateAPIKey(ctx, c.User.ID)
+		key, err = h.deps.Keys.RotateAPIKey(ctx, c.User.ID)
 		if err == nil {
 			zerolog.Ctx(ctx).Info().Msg("api key rotated")
 		}
@@ -81,4 +74,15 @@ func (h *Handler) apiKey(ctx context.Context, c *Call) error {
 		key, h.cfg.PublicURL, h.cfg.Now().In(c.Location()).AddDate(0, 0, -6).Format(time.DateOnly),
 		h.cfg.Now().In(c.Location()).Format(time.DateOnly))
 	return c.ReplyKey(ctx, "apikey", c.User.ID, bot.Code(key), "<pre>"+bot.Escape(example)+"</pre>")
+}
+
+// Reports answers the sellers' activity reports.
+type Reports interface {
+	AffiliateReport(ctx context.Context, sellerID int64, productID uint64, from, to time.Time) ([]affiliate.ReportRow, error)
+}
+
+// Keys keeps the sellers' API keys.
+type Keys interface {
+	APIKey(ctx context.Context, sellerID int64) (string, error)
+	RotateAPIKey(ctx context.Context, sellerID int64) (string, error)
 }
