@@ -115,6 +115,7 @@ func TestFitLines(t *testing.T) {
 		head    string
 		rows    []string
 		tail    func(int) string
+		hidden  int
 		limit   int
 		kept    int
 		hasTail bool
@@ -130,9 +131,14 @@ func TestFitLines(t *testing.T) {
 		{name: "nil tail", head: "h", rows: rows(30, quotes), kept: 18},
 		{name: "limit over the maximum", head: "h", rows: rows(30, quotes), limit: 1 << 20, kept: 18},
 		{name: "first row too long", head: "h", rows: []string{strings.Repeat("x", 5000), "y"}, tail: more, kept: 0, hasTail: true},
+		{name: "hidden rows keep the tail", head: "h", rows: rows(2, "a"), hidden: 12, tail: more, kept: 2, hasTail: true},
+		{name: "hidden rows leave room for the tail", head: "", rows: []string{strings.Repeat("a", 4000), strings.Repeat("b", 96)}, hidden: 1, tail: more, kept: 1, hasTail: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := FitLines(tc.head, tc.rows, tc.tail, tc.limit)
+			got, kept := FitLines(tc.head, tc.rows, tc.hidden, tc.tail, tc.limit)
+			if kept != tc.kept {
+				t.Errorf("kept %d rows, want %d", kept, tc.kept)
+			}
 			limit := tc.limit
 			if limit <= 0 || limit > MaxTextLen {
 				limit = MaxTextLen
@@ -145,7 +151,7 @@ func TestFitLines(t *testing.T) {
 				want += r
 			}
 			if tc.hasTail {
-				want += tc.tail(len(tc.rows) - tc.kept)
+				want += tc.tail(len(tc.rows) - tc.kept + tc.hidden)
 			}
 			if got != want {
 				t.Errorf("got %d units with %q…, want %d rows (tail %v)", TextLen(got), got[max(0, len(got)-60):], tc.kept, tc.hasTail)
@@ -166,8 +172,8 @@ func TestSendCountsLikeTheFake(t *testing.T) {
 	for _, text := range []string{
 		strings.Repeat("&quot;", MaxTextLen),
 		"\n " + Escape(strings.Repeat("&", MaxTextLen-1)) + "<b>!</b>\n",
-		FitLines("<b>Produk</b>", []string{"\n\n" + Escape(strings.Repeat(`"`, 3000)), "\n\n" + Escape(strings.Repeat(`"`, 3000))},
-			func(n int) string { return "\n\n… " + strconv.Itoa(n) }, 0),
+		fitted(FitLines("<b>Produk</b>", []string{"\n\n" + Escape(strings.Repeat(`"`, 3000)), "\n\n" + Escape(strings.Repeat(`"`, 3000))}, 0,
+			func(n int) string { return "\n\n… " + strconv.Itoa(n) }, 0)),
 	} {
 		if _, err := b.Send(ctx, alice.ID, Message{Text: text}); err != nil {
 			t.Errorf("Send of %d units: %v", TextLen(text), err)
@@ -178,3 +184,5 @@ func TestSendCountsLikeTheFake(t *testing.T) {
 	}
 	f.CheckNoRejections(t)
 }
+
+func fitted(text string, _ int) string { return text }

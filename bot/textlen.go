@@ -132,12 +132,14 @@ func decodeEntity(name string) (rune, bool) {
 }
 
 // FitLines builds a list message that fits in one Telegram message: head, then as many of rows as fit in
-// order, then, when some rows were left out, tail(omitted). Nothing is put between the parts: rows and
-// tail carry their own separators (say a leading "\n\n"). tail may be nil. limit is in TextLen units; zero,
-// negative or over MaxTextLen means MaxTextLen. The result is never longer than limit unless head alone
-// is (a programming error Send reports as ErrBadMessage); when head and the tail do not fit together,
-// the tail is dropped.
-func FitLines(head string, rows []string, tail func(omitted int) string, limit int) string {
+// order, then, when rows were left out, tail(omitted). hidden counts rows the caller left out already
+// (say a cap on the rows worth reading), so omitted is hidden plus the rows that did not fit. Nothing is
+// put between the parts: rows and tail carry their own separators (say a leading "\n\n"). tail may be
+// nil. limit is in TextLen units; zero, negative or over MaxTextLen means MaxTextLen. It returns the text
+// and how many of rows it kept (the first kept), so that buttons can follow the rows shown. The text is
+// never longer than limit unless head alone is (a programming error Send reports as ErrBadMessage); when
+// head and the tail do not fit together, the tail is dropped.
+func FitLines(head string, rows []string, hidden int, tail func(omitted int) string, limit int) (text string, kept int) {
 	if limit <= 0 || limit > MaxTextLen {
 		limit = MaxTextLen
 	}
@@ -153,20 +155,16 @@ func FitLines(head string, rows []string, tail func(omitted int) string, limit i
 	var b strings.Builder
 	b.WriteString(head)
 	n := size(head)
-	kept := 0
 	for ; kept < len(rows); kept++ {
-		need := n + size(rows[kept])
-		if kept < len(rows)-1 {
-			need += size(tailOf(len(rows) - kept - 1))
-		}
+		need := n + size(rows[kept]) + size(tailOf(len(rows)-kept-1+hidden))
 		if need > limit {
 			break
 		}
 		b.WriteString(rows[kept])
 		n += size(rows[kept])
 	}
-	if t := tailOf(len(rows) - kept); t != "" && n+size(t) <= limit {
+	if t := tailOf(len(rows) - kept + hidden); t != "" && n+size(t) <= limit {
 		b.WriteString(t)
 	}
-	return b.String()
+	return b.String(), kept
 }

@@ -19,7 +19,7 @@ import (
 // user id), also when /start comes from a group: a group's id is never stored as someone's chat.
 func (h *Handler) start(ctx context.Context, c *Call) error {
 	f := c.From
-	u, created, err := h.store.RegisterUser(ctx, affiliate.User{
+	u, created, err := h.deps.Accounts.RegisterUser(ctx, affiliate.User{
 		ID: f.ID, ChatID: f.ID, FirstName: bot.Truncate(f.FirstName, 64), LastName: bot.Truncate(f.LastName, 64),
 		Username: bot.Truncate(f.Username, 64), Lang: affiliate.LangFromCode(f.LanguageCode),
 		TimeZone: h.cfg.DefaultZone.String(), DigestMinute: affiliate.DefaultDigestMinute, AlertsOn: true,
@@ -33,7 +33,7 @@ func (h *Handler) start(ctx context.Context, c *Call) error {
 		zerolog.Ctx(ctx).Info().Msg("user registered")
 	}
 	if !u.Reachable {
-		if u, err = h.store.UpdateUser(ctx, u.ID, func(u *affiliate.User) error { u.Reachable = true; return nil }); err != nil {
+		if u, err = h.deps.Accounts.UpdateUser(ctx, u.ID, func(u *affiliate.User) error { u.Reachable = true; return nil }); err != nil {
 			return fmt.Errorf("mark reachable: %w", err)
 		}
 		c.User = u
@@ -108,13 +108,13 @@ func langKeyboard() bot.Keyboard {
 func (h *Handler) langButton(ctx context.Context, c *Call, arg string) error {
 	l, ok := affiliate.ParseLang(arg)
 	if !ok {
-		return h.send.AnswerCallback(ctx, c.Request, c.T("button_stale"), false)
+		return c.Toast(ctx, c.T("button_stale"), false)
 	}
 	return h.setLang(ctx, c, l, true)
 }
 
 func (h *Handler) setLang(ctx context.Context, c *Call, l affiliate.Lang, fromButton bool) error {
-	u, err := h.store.UpdateUser(ctx, c.User.ID, func(u *affiliate.User) error { u.Lang = l; return nil })
+	u, err := h.deps.Accounts.UpdateUser(ctx, c.User.ID, func(u *affiliate.User) error { u.Lang = l; return nil })
 	if err != nil {
 		return err
 	}
@@ -123,7 +123,7 @@ func (h *Handler) setLang(ctx context.Context, c *Call, l affiliate.Lang, fromBu
 		h.installChatMenu(ctx, u)
 	}
 	if fromButton {
-		_ = h.send.AnswerCallback(ctx, c.Request, c.T("lang_set"), false)
+		_ = c.Toast(ctx, c.T("lang_set"), false)
 		return h.refreshSettings(ctx, c)
 	}
 	return c.ReplyKey(ctx, "lang_set")
@@ -154,7 +154,7 @@ func (h *Handler) timezoneButton(ctx context.Context, c *Call, arg string) error
 }
 
 func (h *Handler) setZone(ctx context.Context, c *Call, zone string, fromButton bool) error {
-	u, err := h.store.UpdateUser(ctx, c.User.ID, func(u *affiliate.User) error { u.TimeZone = zone; return nil })
+	u, err := h.deps.Accounts.UpdateUser(ctx, c.User.ID, func(u *affiliate.User) error { u.TimeZone = zone; return nil })
 	if err != nil {
 		return err
 	}
@@ -162,7 +162,7 @@ func (h *Handler) setZone(ctx context.Context, c *Call, zone string, fromButton 
 	now := h.cfg.Now().In(c.Location())
 	text := c.T("tz_set", bot.Escape(zoneLabel(zone)), now.Format("15:04"))
 	if fromButton {
-		_ = h.send.AnswerCallback(ctx, c.Request, text, false)
+		_ = c.Toast(ctx, text, false)
 		return h.refreshSettings(ctx, c)
 	}
 	return c.Reply(ctx, text)
@@ -213,12 +213,12 @@ func (h *Handler) refreshSettings(ctx context.Context, c *Call) error {
 	if c.MessageID == 0 {
 		return nil
 	}
-	return h.send.Edit(ctx, c.Chat.ID, c.MessageID, bot.Message{Text: h.settingsText(c), Keyboard: h.settingsKeyboard(c)})
+	return h.deps.Messenger.Edit(ctx, c.Chat.ID, c.MessageID, bot.Message{Text: h.settingsText(c), Keyboard: h.settingsKeyboard(c)})
 }
 
 func (h *Handler) alertsButton(ctx context.Context, c *Call, arg string) error {
 	on := arg == "on"
-	u, err := h.store.UpdateUser(ctx, c.User.ID, func(u *affiliate.User) error { u.AlertsOn = on; return nil })
+	u, err := h.deps.Accounts.UpdateUser(ctx, c.User.ID, func(u *affiliate.User) error { u.AlertsOn = on; return nil })
 	if err != nil {
 		return err
 	}
@@ -227,20 +227,20 @@ func (h *Handler) alertsButton(ctx context.Context, c *Call, arg string) error {
 	if on {
 		key = "alerts_on_done"
 	}
-	_ = h.send.AnswerCallback(ctx, c.Request, c.T(key), false)
+	_ = c.Toast(ctx, c.T(key), false)
 	return h.refreshSettings(ctx, c)
 }
 
 // cancel ends any multi-step flow.
 func (h *Handler) cancel(ctx context.Context, c *Call) error {
-	_, ok, err := h.store.GetFlow(ctx, c.User.ID)
+	_, ok, err := h.deps.Flows.GetFlow(ctx, c.User.ID)
 	if err != nil {
 		return err
 	}
 	if !ok {
 		return c.ReplyKey(ctx, "cancel_nothing")
 	}
-	if err := h.store.DeleteFlow(ctx, c.User.ID); err != nil {
+	if err := h.deps.Flows.DeleteFlow(ctx, c.User.ID); err != nil {
 		return err
 	}
 	return c.ReplyKey(ctx, "cancel_done")
@@ -259,17 +259,17 @@ type myData struct {
 // mydata sends the caller's own data as a JSON document.
 func (h *Handler) mydata(ctx context.Context, c *Call) error {
 	d := myData{User: c.User, Roles: roleNames(c.Roles), Links: []affiliate.Link{}}
-	if app, err := h.store.GetApplication(ctx, c.User.ID); err == nil {
+	if app, err := h.deps.Applications.GetApplication(ctx, c.User.ID); err == nil {
 		d.Application = &app
 	} else if !errors.Is(err, affiliate.ErrAppNotFound) {
 		return err
 	}
-	if f, ok, err := h.store.GetFlow(ctx, c.User.ID); err != nil {
+	if f, ok, err := h.deps.Flows.GetFlow(ctx, c.User.ID); err != nil {
 		return err
 	} else if ok {
 		d.Flow = &f
 	}
-	links, err := h.store.AffiliateLinks(ctx, c.User.ID)
+	links, err := h.deps.Links.AffiliateLinks(ctx, c.User.ID)
 	if err != nil {
 		return err
 	}
@@ -277,7 +277,7 @@ func (h *Handler) mydata(ctx context.Context, c *Call) error {
 		d.Links = links
 	}
 	if c.Roles.Has(seller) {
-		if d.Products, err = h.store.SellerProducts(ctx, c.User.ID); err != nil {
+		if d.Products, err = h.deps.Catalogue.SellerProducts(ctx, c.User.ID); err != nil {
 			return err
 		}
 	}
@@ -285,7 +285,7 @@ func (h *Handler) mydata(ctx context.Context, c *Call) error {
 	if err != nil {
 		return fmt.Errorf("mydata: %w", err)
 	}
-	_, err = h.send.SendFile(ctx, c.Chat.ID, bot.Upload{Kind: bot.UploadDocument,
+	_, err = h.deps.Files.SendFile(ctx, c.Chat.ID, bot.Upload{Kind: bot.UploadDocument,
 		Name: fmt.Sprintf("keranjang-mydata-%d.json", c.User.ID), Data: data, Caption: c.T("mydata_caption"),
 	})
 	return err
@@ -304,20 +304,34 @@ func roleNames(r affiliate.Role) []string {
 
 // deleteme asks for confirmation before erasing the caller's personal data.
 func (h *Handler) deleteme(ctx context.Context, c *Call) error {
-	return c.Reply(ctx, c.T("deleteme_confirm"), bot.Keyboard{{
+	text := c.T("deleteme_confirm")
+	if c.Roles.Has(seller) {
+		text += "\n\n" + c.T("deleteme_confirm_seller")
+	}
+	return c.Reply(ctx, text, bot.Keyboard{{
 		bot.Data(c.T("deleteme_yes"), "del:yes"), bot.Data(c.T("deleteme_no"), "del:no"),
 	}})
 }
 
 func (h *Handler) deleteButton(ctx context.Context, c *Call, arg string) error {
 	if arg != "yes" {
-		_ = h.send.AnswerCallback(ctx, c.Request, c.T("deleteme_kept"), false)
-		return h.send.Edit(ctx, c.Chat.ID, c.MessageID, bot.Message{Text: c.T("deleteme_kept")})
+		_ = c.Toast(ctx, c.T("deleteme_kept"), false)
+		return h.deps.Messenger.Edit(ctx, c.Chat.ID, c.MessageID, bot.Message{Text: c.T("deleteme_kept")})
 	}
-	if err := h.store.DeleteUserData(ctx, c.User.ID); err != nil {
+	// A seller's products are paused first: without a seller nobody could pause them, and affiliates
+	// would keep joining a product of a shop that is gone.
+	paused, err := h.pauseAll(ctx, c.User.ID)
+	if err != nil {
 		return err
 	}
-	zerolog.Ctx(ctx).Info().Msg("user data erased")
-	_ = h.send.AnswerCallback(ctx, c.Request, c.T("deleteme_done_short"), false)
-	return h.send.Edit(ctx, c.Chat.ID, c.MessageID, bot.Message{Text: c.T("deleteme_done")})
+	if err := h.deps.Accounts.DeleteUserData(ctx, c.User.ID); err != nil {
+		return err
+	}
+	zerolog.Ctx(ctx).Info().Int("products_paused", paused).Msg("user data erased")
+	_ = c.Toast(ctx, c.T("deleteme_done_short"), false)
+	text := c.T("deleteme_done")
+	if paused > 0 {
+		text += "\n\n" + c.T("deleteme_done_seller", paused)
+	}
+	return h.deps.Messenger.Edit(ctx, c.Chat.ID, c.MessageID, bot.Message{Text: text})
 }

@@ -6,6 +6,7 @@ package commands
 import (
 	"context"
 	"errors"
+	"html"
 	"slices"
 	"strings"
 	"time"
@@ -17,31 +18,58 @@ import (
 	"github.com/keranjang/keranjang/i18n"
 )
 
-// Store is what the commands need from storage; *store.Store implements it.
-type Store interface {
+// Accounts is what every command needs of the user records: finding the caller, registering, settings
+// and erasure.
+type Accounts interface {
 	RegisterUser(ctx context.Context, u affiliate.User) (affiliate.User, bool, error)
 	GetUser(ctx context.Context, id int64) (affiliate.User, error)
 	UpdateUser(ctx context.Context, id int64, fn func(*affiliate.User) error) (affiliate.User, error)
 	DeleteUserData(ctx context.Context, id int64) error
-	ApplySeller(ctx context.Context, userID int64, shopName string) (affiliate.Application, error)
-	DecideApplication(ctx context.Context, userID int64, approve bool, adminID int64) (affiliate.Application, affiliate.User, error)
-	GetApplication(ctx context.Context, userID int64) (affiliate.Application, error)
-	PendingApplications(ctx context.Context) ([]affiliate.Application, error)
+}
+
+// Flows keeps the state of multi-step conversations.
+type Flows interface {
 	GetFlow(ctx context.Context, userID int64) (affiliate.Flow, bool, error)
 	SaveFlow(ctx context.Context, f affiliate.Flow) error
 	DeleteFlow(ctx context.Context, userID int64) error
-	CatalogueStore
 }
 
-// Sender sends messages; *bot.Bot implements it.
-type Sender interface {
+// Messenger replies to the caller: sends and edits messages and answers button presses.
+type Messenger interface {
 	Send(ctx context.Context, chatID int64, m bot.Message) (int, error)
 	Edit(ctx context.Context, chatID int64, messageID int, m bot.Message) error
 	AnswerCallback(ctx context.Context, r *bot.Request, text string, alert bool) error
-	SendFile(ctx context.Context, chatID int64, u bot.Upload) (int, error)
-	SetCommands(ctx context.Context, chatID int64, lang string, cmds []bot.Command) error
+}
+
+// Profile is the bot's own identity, for deep links and "open a private chat with @bot" hints.
+type Profile interface {
 	Username() string
+}
+
+// ErrorCounter counts handler failures the user saw as a generic apology.
+type ErrorCounter interface {
 	ErrorCount()
+}
+
+// Deps are the handler's collaborators, one field per concern. cmd passes the same *store.Store into
+// every storage field and the same *bot.Bot into every Telegram field; tests may pass smaller things.
+type Deps struct {
+	Accounts     Accounts
+	Flows        Flows
+	Applications Applications
+	Catalogue    Catalogue
+	Links        Links
+	Reports      Reports
+	Keys         Keys
+	Feedback     Feedback
+	Messenger    Messenger
+	Files        Files
+	Menus        Menus
+	Profile      Profile
+	Errors       ErrorCounter
+	// Notifier tells other users things (admins, sellers, affiliates); nil means a DirectNotifier over
+	// Accounts and Messenger.
+	Notifier Notifier
 }
 
 // Config is what the commands need to know about the deployment.
@@ -58,8 +86,7 @@ type Config struct {
 
 // Handler is the bot.Handler of Keranjang.
 type Handler struct {
-	store    Store
-	send     Sender
+	deps     Deps
 	cfg      Config
 	log      zerolog.Logger
 	commands map[string]*route
@@ -69,14 +96,17 @@ type Handler struct {
 }
 
 // New builds the handler and its route table.
-func New(st Store, send Sender, cfg Config) *Handler {
+func New(deps Deps, cfg Config) *Handler {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
 	if cfg.DefaultZone == nil {
 		cfg.DefaultZone = time.UTC
 	}
-	h := &Handler{store: st, send: send, cfg: cfg, log: cfg.Logger.With().Str("component", "commands").Logger()}
+	if deps.Notifier == nil {
+		deps.Notifier = NewNotifier(deps.Accounts, deps.Messenger, cfg.DefaultZone)
+	}
+	h := &Handler{deps: deps, cfg: cfg, log: cfg.Logger.With().Str("component", "commands").Logger()}
 	h.routes()
 	return h
 }
@@ -115,7 +145,7 @@ func (c *Call) Reply(ctx context.Context, text string, kb ...bot.Keyboard) error
 	if len(kb) > 0 {
 		m.Keyboard = kb[0]
 	}
-	_, err := c.h.send.Send(ctx, c.Chat.ID, m)
+	_, err := c.h.deps.Messenger.Send(ctx, c.Chat.ID, m)
 	return err
 }
 
@@ -159,7 +189,7 @@ func (h *Handler) memberStatus(ctx context.Context, r *bot.Request) {
 	if !r.Chat.Private() {
 		return
 	}
-	_, err := h.store.UpdateUser(ctx, r.From.ID, func(u *affiliate.User) error {
+	_, err := h.deps.Accounts.UpdateUser(ctx, r.From.ID, func(u *affiliate.User) error {
 		u.Reachable = !r.Blocked
 		return nil
 	})
@@ -196,7 +226,7 @@ func (h *Handler) message(ctx context.Context, r *bot.Request) {
 	if !ok {
 		return
 	}
-	f, ok, err := h.store.GetFlow(ctx, c.User.ID)
+	f, ok, err := h.deps.Flows.GetFlow(ctx, c.User.ID)
 	if err != nil {
 		h.fail(ctx, c, err)
 		return
@@ -208,7 +238,7 @@ func (h *Handler) message(ctx context.Context, r *bot.Request) {
 			}
 			return
 		}
-		_ = h.store.DeleteFlow(ctx, c.User.ID) // a flow this version no longer knows
+		_ = h.deps.Flows.DeleteFlow(ctx, c.User.ID) // a flow this version no longer knows
 	}
 	if r.Document != nil {
 		if err := h.document(ctx, c); err != nil {
@@ -229,12 +259,12 @@ func (h *Handler) run(ctx context.Context, r *bot.Request, rt *route) {
 
 // load finds the caller; one who never sent /start is asked to.
 func (h *Handler) load(ctx context.Context, r *bot.Request) (*Call, bool) {
-	u, err := h.store.GetUser(ctx, r.From.ID)
+	u, err := h.deps.Accounts.GetUser(ctx, r.From.ID)
 	if err != nil {
 		lang := affiliate.LangFromCode(r.From.LanguageCode)
 		if errors.Is(err, affiliate.ErrUserNotFound) {
 			if r.Kind == bot.KindCallback {
-				_ = h.send.AnswerCallback(ctx, r, i18n.T(lang, "start_first_plain"), true)
+				h.toast(ctx, r, i18n.T(lang, "start_first_plain"), true)
 			} else if r.Chat.Private() || r.Command != "" {
 				h.reply(ctx, r, i18n.T(lang, "start_first"))
 			}
@@ -255,7 +285,7 @@ func (h *Handler) gate(ctx context.Context, c *Call, rt *route) {
 		return
 	}
 	if rt.private && !c.Chat.Private() {
-		_ = c.ReplyKey(ctx, "private_only", h.send.Username())
+		_ = c.ReplyKey(ctx, "private_only", h.deps.Profile.Username())
 		return
 	}
 	if err := rt.run(ctx, c); err != nil {
@@ -277,7 +307,7 @@ func (h *Handler) callback(ctx context.Context, r *bot.Request) {
 	prefix, arg, _ := strings.Cut(r.CallbackData, ":")
 	b, ok := h.buttons[prefix]
 	if !ok {
-		_ = h.send.AnswerCallback(ctx, r, i18n.T(affiliate.LangFromCode(r.From.LanguageCode), "button_stale"), false)
+		h.toast(ctx, r, i18n.T(affiliate.LangFromCode(r.From.LanguageCode), "button_stale"), false)
 		return
 	}
 	c, ok := h.load(ctx, r)
@@ -286,7 +316,7 @@ func (h *Handler) callback(ctx context.Context, r *bot.Request) {
 	}
 	if !c.Roles.Has(b.role) {
 		zerolog.Ctx(ctx).Info().Str("button", prefix).Msg("button refused: role")
-		_ = h.send.AnswerCallback(ctx, r, c.T(refusalKey(b.role)), true)
+		h.toast(ctx, r, c.T(refusalKey(b.role)), true)
 		return
 	}
 	if err := b.run(ctx, c, arg); err != nil {
@@ -300,14 +330,14 @@ func (h *Handler) fail(ctx context.Context, c *Call, err error) {
 	log := zerolog.Ctx(ctx)
 	code := affiliate.ErrorCode(err)
 	if code == affiliate.EInternal {
-		h.send.ErrorCount()
+		h.deps.Errors.ErrorCount()
 		log.Error().Err(err).Msg("handler failed")
 	} else {
 		log.Debug().Err(err).Msg("request refused")
 	}
 	text := i18n.Reason(c.Lang, err)
 	if c.Kind == bot.KindCallback && !c.Answered() {
-		_ = h.send.AnswerCallback(ctx, c.Request, text, true)
+		_ = c.Toast(ctx, text, true)
 		return
 	}
 	_ = c.Reply(ctx, text)
@@ -315,15 +345,54 @@ func (h *Handler) fail(ctx context.Context, c *Call, err error) {
 
 // reply sends a plain notice without a loaded user.
 func (h *Handler) reply(ctx context.Context, r *bot.Request, text string) {
-	if _, err := h.send.Send(ctx, r.Chat.ID, bot.Message{Text: text}); err != nil {
+	if _, err := h.deps.Messenger.Send(ctx, r.Chat.ID, bot.Message{Text: text}); err != nil {
 		zerolog.Ctx(ctx).Warn().Err(err).Msg("reply")
 	}
 }
 
-// notify sends a message to another user (an admin, a seller); failures are logged, not shown to the
-// caller. The outbox will take these over.
-func (h *Handler) notify(ctx context.Context, chatID int64, m bot.Message) {
-	if _, err := h.send.Send(ctx, chatID, m); err != nil {
-		zerolog.Ctx(ctx).Warn().Err(err).Int64("to_chat_id", chatID).Msg("notify")
+// Toast answers the button press of this call with plain text (never HTML: Telegram shows a toast as
+// typed), cut to Telegram's 200 characters. text may be a catalogue message: its markup is removed.
+func (c *Call) Toast(ctx context.Context, text string, alert bool) error {
+	return c.h.deps.Messenger.AnswerCallback(ctx, c.Request, toastText(text), alert)
+}
+
+// toast answers a button press before the caller is loaded.
+func (h *Handler) toast(ctx context.Context, r *bot.Request, text string, alert bool) {
+	_ = h.deps.Messenger.AnswerCallback(ctx, r, toastText(text), alert)
+}
+
+// maxToastLen is Telegram's limit on answerCallbackQuery text.
+const maxToastLen = 200
+
+// toastText turns an HTML message into plain text of at most maxToastLen UTF-16 units.
+func toastText(s string) string {
+	s = plainText(s)
+	if bot.UTF16Len(s) <= maxToastLen {
+		return s
 	}
+	r := []rune(s)
+	for len(r) > 0 && bot.UTF16Len(string(r))+1 > maxToastLen {
+		r = r[:len(r)-1]
+	}
+	return string(r) + "…"
+}
+
+// plainText removes the tags of Telegram HTML and decodes its entities. Every literal '<' of a message
+// is escaped, so each '<' starts a tag.
+func plainText(s string) string {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(s, '<')
+		if i < 0 {
+			b.WriteString(s)
+			break
+		}
+		b.WriteString(s[:i])
+		j := strings.IndexByte(s[i:], '>')
+		if j < 0 {
+			break
+		}
+		s = s[i+j+1:]
+	}
+	return html.UnescapeString(b.String())
 }

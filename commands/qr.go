@@ -1,8 +1,10 @@
 package commands
 
 import (
+	"context"
 	"fmt"
 
+	"github.com/keranjang/keranjang/bot"
 	qrcode "github.com/skip2/go-qrcode"
 )
 
@@ -13,4 +15,9 @@ func qrPNG(url string) ([]byte, error) {
 		return nil, fmt.Errorf("qr: %w", err)
 	}
 	return png, nil
+}
+
+// Files sends pictures and documents (QR codes, product photos, /mydata).
+type Files interface {
+	SendFile(ctx context.Context, chatID int64, u bot.Upload) (int, error)
 }

@@ -32,6 +32,7 @@ func (h *Handler) routes() {
 		{name: "approve", role: admin, menu: true, run: h.approveCmd},
 		{name: "reject", role: admin, menu: true, run: h.rejectCmd},
 		{name: "sellers", role: admin, menu: true, run: h.sellers},
+		{name: "pause", role: admin, menu: true, run: h.adminPause},
 	}
 	h.order = append(h.order, h.catalogueRoutes()...)
 	h.commands = make(map[string]*route, len(h.order))
@@ -83,12 +84,12 @@ func (h *Handler) InstallMenus(ctx context.Context) error {
 		code string
 		lang affiliate.Lang
 	}{{"", affiliate.LangID}, {"id", affiliate.LangID}, {"en", affiliate.LangEN}} {
-		if err := h.send.SetCommands(ctx, 0, m.code, h.MenuCommands(anyone, m.lang)); err != nil {
+		if err := h.deps.Menus.SetCommands(ctx, 0, m.code, h.MenuCommands(anyone, m.lang)); err != nil {
 			return err
 		}
 	}
 	for _, id := range h.cfg.AdminIDs {
-		u, err := h.store.GetUser(ctx, id)
+		u, err := h.deps.Accounts.GetUser(ctx, id)
 		if err != nil {
 			continue
 		}
@@ -107,9 +108,14 @@ func (h *Handler) installChatMenu(ctx context.Context, u affiliate.User) {
 		code string
 		lang affiliate.Lang
 	}{{"", u.Lang}, {"id", affiliate.LangID}, {"en", affiliate.LangEN}} {
-		if err := h.send.SetCommands(ctx, u.ID, m.code, h.MenuCommands(roles, m.lang)); err != nil {
+		if err := h.deps.Menus.SetCommands(ctx, u.ID, m.code, h.MenuCommands(roles, m.lang)); err != nil {
 			h.log.Debug().Err(err).Int64("user_id", u.ID).Msg("set chat menu")
 			return
 		}
 	}
+}
+
+// Menus sets the Telegram command menus.
+type Menus interface {
+	SetCommands(ctx context.Context, chatID int64, lang string, cmds []bot.Command) error
 }

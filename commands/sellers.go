@@ -11,7 +11,6 @@ import (
 
 	"github.com/keranjang/keranjang/affiliate"
 	"github.com/keranjang/keranjang/bot"
-	"github.com/keranjang/keranjang/i18n"
 )
 
 // applySeller files the caller's seller application; admins are told with Approve / Reject buttons, or
@@ -27,7 +26,7 @@ func (h *Handler) applySeller(ctx context.Context, c *Call) error {
 		}
 		return err
 	}
-	app, err := h.store.ApplySeller(ctx, c.User.ID, shop)
+	app, err := h.deps.Applications.ApplySeller(ctx, c.User.ID, shop)
 	if err != nil {
 		return err
 	}
@@ -35,31 +34,36 @@ func (h *Handler) applySeller(ctx context.Context, c *Call) error {
 	if h.cfg.AutoApprove {
 		return h.decide(ctx, c, c.User.ID, true, 0)
 	}
-	if err := c.ReplyKey(ctx, "seller_applied", bot.Escape(app.ShopName)); err != nil {
-		return err
-	}
+	// Tell the applicant honestly where the application went: to the admins who got the card, or kept
+	// until an admin can see it (none configured, or none reachable yet: /sellers lists it).
+	sent := 0
 	for _, id := range h.cfg.AdminIDs {
-		a, err := h.store.GetUser(ctx, id)
-		if err != nil {
-			continue // an admin who never opened the bot cannot be messaged
+		if h.notify(ctx, id, applicationNotice(c.User, app)) {
+			sent++
 		}
-		h.notify(ctx, a.ChatID, h.applicationMessage(a.Lang, c.User, app))
 	}
-	return nil
+	switch {
+	case len(h.cfg.AdminIDs) == 0:
+		return c.ReplyKey(ctx, "seller_applied_no_admin", bot.Escape(app.ShopName))
+	case sent == 0:
+		return c.ReplyKey(ctx, "seller_applied_kept", bot.Escape(app.ShopName))
+	}
+	return c.ReplyKey(ctx, "seller_applied", bot.Escape(app.ShopName))
 }
 
-// applicationMessage is the card an admin sees for a pending application.
-func (h *Handler) applicationMessage(lang affiliate.Lang, u affiliate.User, app affiliate.Application) bot.Message {
-	who := bot.Escape(u.DisplayName())
+// applicationNotice is the card an admin sees for a pending application, with Approve / Reject buttons.
+func applicationNotice(u affiliate.User, app affiliate.Application) affiliate.Notice {
+	who := u.DisplayName()
 	if u.Username != "" {
-		who += " (@" + bot.Escape(u.Username) + ")"
+		who += " (@" + u.Username + ")"
 	}
 	id := strconv.FormatInt(u.ID, 10)
-	return bot.Message{
-		Text: i18n.T(lang, "app_card", who, id, bot.Escape(app.ShopName)),
-		Keyboard: bot.Keyboard{{
-			bot.Data(i18n.T(lang, "approve_button"), "app:ok:"+id),
-			bot.Data(i18n.T(lang, "reject_button"), "app:no:"+id),
+	return affiliate.Notice{
+		Key:  "app_card",
+		Args: []any{who, id, app.ShopName},
+		Buttons: [][]affiliate.NoticeButton{{
+			{Key: "approve_button", Data: "app:ok:" + id},
+			{Key: "reject_button", Data: "app:no:" + id},
 		}},
 	}
 }
@@ -84,7 +88,7 @@ func (h *Handler) applicationButton(ctx context.Context, c *Call, arg string) er
 	verb, idText, _ := strings.Cut(arg, ":")
 	id, err := strconv.ParseInt(idText, 10, 64)
 	if err != nil || (verb != "ok" && verb != "no") {
-		return h.send.AnswerCallback(ctx, c.Request, c.T("button_stale"), false)
+		return c.Toast(ctx, c.T("button_stale"), false)
 	}
 	return h.decide(ctx, c, id, verb == "ok", c.User.ID)
 }
@@ -92,7 +96,7 @@ func (h *Handler) applicationButton(ctx context.Context, c *Call, arg string) er
 // decide approves or rejects an application and tells the applicant and the deciding admin. adminID 0
 // means automatic approval.
 func (h *Handler) decide(ctx context.Context, c *Call, userID int64, approve bool, adminID int64) error {
-	app, u, err := h.store.DecideApplication(ctx, userID, approve, adminID)
+	app, u, err := h.deps.Applications.DecideApplication(ctx, userID, approve, adminID)
 	if err != nil {
 		if errors.Is(err, affiliate.ErrAppNotFound) || affiliate.ErrorReason(err) == "application_decided" {
 			return h.answerDecided(ctx, c, userID, err)
@@ -102,9 +106,9 @@ func (h *Handler) decide(ctx context.Context, c *Call, userID int64, approve boo
 	zerolog.Ctx(ctx).Info().Int64("applicant_id", userID).Bool("approved", approve).Msg("seller application decided")
 	if approve {
 		h.installChatMenu(ctx, u)
-		h.notify(ctx, u.ChatID, bot.Message{Text: i18n.T(u.Lang, "seller_approved", bot.Escape(app.ShopName))})
+		h.notify(ctx, u.ID, affiliate.Notice{Key: "seller_approved", Args: []any{app.ShopName}})
 	} else {
-		h.notify(ctx, u.ChatID, bot.Message{Text: i18n.T(u.Lang, "seller_rejected", bot.Escape(app.ShopName))})
+		h.notify(ctx, u.ID, affiliate.Notice{Key: "seller_rejected", Args: []any{app.ShopName}})
 	}
 	if adminID == 0 {
 		return nil // automatic: the applicant was told above
@@ -115,8 +119,8 @@ func (h *Handler) decide(ctx context.Context, c *Call, userID int64, approve boo
 	}
 	text := c.T(key, bot.Escape(app.ShopName), strconv.FormatInt(userID, 10))
 	if c.Kind == bot.KindCallback {
-		_ = h.send.AnswerCallback(ctx, c.Request, c.T(key+"_short"), false)
-		return h.send.Edit(ctx, c.Chat.ID, c.MessageID, bot.Message{Text: text})
+		_ = c.Toast(ctx, c.T(key+"_short"), false)
+		return h.deps.Messenger.Edit(ctx, c.Chat.ID, c.MessageID, bot.Message{Text: text})
 	}
 	return c.Reply(ctx, text)
 }
@@ -124,14 +128,14 @@ func (h *Handler) decide(ctx context.Context, c *Call, userID int64, approve boo
 // answerDecided tells an admin that there is nothing to decide, with the current state.
 func (h *Handler) answerDecided(ctx context.Context, c *Call, userID int64, cause error) error {
 	text := c.T("app_none", strconv.FormatInt(userID, 10))
-	if app, err := h.store.GetApplication(ctx, userID); err == nil && app.Status != affiliate.AppPending {
+	if app, err := h.deps.Applications.GetApplication(ctx, userID); err == nil && app.Status != affiliate.AppPending {
 		text = c.T("app_already_"+string(app.Status), bot.Escape(app.ShopName))
 	}
 	zerolog.Ctx(ctx).Debug().Err(cause).Msg("nothing to decide")
 	if c.Kind == bot.KindCallback {
-		_ = h.send.AnswerCallback(ctx, c.Request, text, true)
+		_ = c.Toast(ctx, text, true)
 		if c.MessageID != 0 {
-			return h.send.Edit(ctx, c.Chat.ID, c.MessageID, bot.Message{Text: text})
+			return h.deps.Messenger.Edit(ctx, c.Chat.ID, c.MessageID, bot.Message{Text: text})
 		}
 		return nil
 	}
@@ -140,7 +144,7 @@ func (h *Handler) answerDecided(ctx context.Context, c *Call, userID int64, caus
 
 // sellers lists pending applications, each with its buttons.
 func (h *Handler) sellers(ctx context.Context, c *Call) error {
-	apps, err := h.store.PendingApplications(ctx)
+	apps, err := h.deps.Applications.PendingApplications(ctx)
 	if err != nil {
 		return err
 	}
@@ -155,14 +159,22 @@ func (h *Handler) sellers(ctx context.Context, c *Call) error {
 		if i == maxCards {
 			return c.ReplyKey(ctx, "sellers_more", len(apps)-maxCards)
 		}
-		u, err := h.store.GetUser(ctx, app.UserID)
+		u, err := h.deps.Accounts.GetUser(ctx, app.UserID)
 		if err != nil {
 			u = affiliate.User{ID: app.UserID}
 		}
-		m := h.applicationMessage(c.Lang, u, app)
-		if _, err := h.send.Send(ctx, c.Chat.ID, m); err != nil {
+		m := renderNotice(c.Lang, c.Location(), applicationNotice(u, app))
+		if _, err := h.deps.Messenger.Send(ctx, c.Chat.ID, m); err != nil {
 			return fmt.Errorf("send application card: %w", err)
 		}
 	}
 	return nil
+}
+
+// Applications keeps seller applications.
+type Applications interface {
+	ApplySeller(ctx context.Context, userID int64, shopName string) (affiliate.Application, error)
+	DecideApplication(ctx context.Context, userID int64, approve bool, adminID int64) (affiliate.Application, affiliate.User, error)
+	GetApplication(ctx context.Context, userID int64) (affiliate.Application, error)
+	PendingApplications(ctx context.Context) ([]affiliate.Application, error)
 }

@@ -4,6 +4,7 @@ package scheduler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -27,7 +28,24 @@ type Scheduler struct {
 	latency *prometheus.HistogramVec
 	success *prometheus.GaugeVec
 	names   *sync.Map // cron.EntryID → job name, for cron's own log lines
+
+	mu   sync.Mutex
+	jobs map[string]*entry
 }
+
+// entry is a named job with its timeout and overlap guard, shared by cron and RunNow.
+type entry struct {
+	name    string
+	timeout time.Duration
+	job     Job
+	running atomic.Bool
+}
+
+// ErrUnknownJob is returned by RunNow for a name no job was added under.
+var ErrUnknownJob = errors.New("scheduler: unknown job")
+
+// ErrRunning is returned by RunNow when the job is already running.
+var ErrRunning = errors.New("scheduler: job already running")
 
 // New builds a scheduler whose specs are read in loc (never the machine's local zone).
 func New(loc *time.Location, log zerolog.Logger, reg prometheus.Registerer) *Scheduler {
@@ -40,6 +58,7 @@ func New(loc *time.Location, log zerolog.Logger, reg prometheus.Registerer) *Sch
 		names:  names,
 		base:   base,
 		cancel: cancel,
+		jobs:   map[string]*entry{},
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "keranjang_job_runs_total", Help: "Scheduled job runs, by job and result (ok, error, panic, skipped).",
 		}, []string{"job", "result"}),
@@ -59,53 +78,90 @@ func New(loc *time.Location, log zerolog.Logger, reg prometheus.Registerer) *Sch
 }
 
 // Add schedules job under name with a cron spec (five fields, or descriptors such as "@every 1h"); each
-// run gets at most timeout.
+// run gets at most timeout. The name labels the job's log lines (job=…) and metrics, and lets callers
+// run each job on demand with RunNow(name). Names are unique.
 func (s *Scheduler) Add(name, spec string, timeout time.Duration, job Job) error {
-	id, err := s.cron.AddJob(spec, s.wrap(name, timeout, job))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, dup := s.jobs[name]; dup {
+		return fmt.Errorf("scheduler: job %s added twice", name)
+	}
+	e := &entry{name: name, timeout: timeout, job: job}
+	id, err := s.cron.AddJob(spec, s.cronJob(e))
 	if err != nil {
 		return fmt.Errorf("scheduler: job %s: %w", name, err)
 	}
 	s.names.Store(id, name)
+	s.jobs[name] = e
 	return nil
 }
 
-// wrap adds the guard rails: no overlap (a run still going makes the next one skip), a timeout, panic
-// recovery that always releases the overlap guard, logging and metrics.
-func (s *Scheduler) wrap(name string, timeout time.Duration, job Job) cron.Job {
-	var running atomic.Bool
-	log := s.log.With().Str("job", name).Logger()
+// RunNow runs the named job at once, with the same guard rails as a scheduled run, and returns its
+// error: ErrUnknownJob, ErrRunning when a run is still going (scheduled or not), or the job's own.
+// ctx can end the run early; the job's timeout still applies.
+func (s *Scheduler) RunNow(ctx context.Context, name string) error {
+	s.mu.Lock()
+	e, ok := s.jobs[name]
+	s.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("%w: %s", ErrUnknownJob, name)
+	}
+	if !e.running.CompareAndSwap(false, true) {
+		s.runs.WithLabelValues(name, "skipped").Inc()
+		return fmt.Errorf("%w: %s", ErrRunning, name)
+	}
+	defer e.running.Store(false)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(s.base, cancel) // Stop ends on-demand runs too
+	defer stop()
+	return s.run(ctx, name, e.timeout, e.job, s.log.With().Str("job", name).Logger())
+}
+
+// cronJob is a scheduled run of e: it skips while a run of e is still going.
+func (s *Scheduler) cronJob(e *entry) cron.Job {
+	log := s.log.With().Str("job", e.name).Logger()
 	return cron.FuncJob(func() {
-		if !running.CompareAndSwap(false, true) {
-			s.runs.WithLabelValues(name, "skipped").Inc()
+		if !e.running.CompareAndSwap(false, true) {
+			s.runs.WithLabelValues(e.name, "skipped").Inc()
 			log.Warn().Msg("previous run still going; skipped")
 			return
 		}
-		defer running.Store(false)
-		s.Run(name, timeout, job, log)
+		defer e.running.Store(false)
+		_ = s.run(s.base, e.name, e.timeout, e.job, log)
 	})
 }
 
-// Run runs a job once now with the same guard rails (used by cron and by "run now" commands).
+// Run runs a job once now with the guard rails except the overlap check; RunNow is the way to run an added
+// job on demand.
 func (s *Scheduler) Run(name string, timeout time.Duration, job Job, log zerolog.Logger) {
+	_ = s.run(s.base, name, timeout, job, log)
+}
+
+// run is one run of a job: a timeout, panic recovery, logging and metrics. It returns the job's error,
+// or an error for a panic.
+func (s *Scheduler) run(parent context.Context, name string, timeout time.Duration, job Job, log zerolog.Logger) (err error) {
 	start := time.Now()
 	result := "ok"
 	defer func() {
 		if p := recover(); p != nil {
 			result = "panic"
+			err = fmt.Errorf("scheduler: job %s panicked: %v", name, p)
 			log.Error().Interface("panic", p).Stack().Msg("job panicked")
 		}
 		s.runs.WithLabelValues(name, result).Inc()
 		s.latency.WithLabelValues(name).Observe(time.Since(start).Seconds())
 	}()
-	ctx, cancel := context.WithTimeout(s.base, timeout)
+	ctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
 	if err := job(log.WithContext(ctx)); err != nil {
 		result = "error"
 		log.Error().Err(err).Msg("job failed")
-		return
+		return err
 	}
 	s.success.WithLabelValues(name).SetToCurrentTime()
 	log.Debug().Float64("took_ms", float64(time.Since(start).Microseconds())/1000).Msg("job done")
+	return nil
 }
 
 // Start starts the cron runner.

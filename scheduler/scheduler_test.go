@@ -18,31 +18,40 @@ func TestJobsRecoverAndKeepRunning(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	s := New(time.UTC, zerolog.Nop(), reg)
 	var panics, oks atomic.Int32
-	if err := s.Add("boom", "@every 1s", time.Second, func(context.Context) error {
+	// The cron spec is far away: runs come only from RunNow, never from the clock.
+	if err := s.Add("boom", "@every 1000h", time.Second, func(context.Context) error {
 		panics.Add(1)
 		panic("boom")
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Add("fine", "@every 1s", time.Second, func(context.Context) error { oks.Add(1); return nil }); err != nil {
+	if err := s.Add("fine", "@every 1000h", time.Second, func(context.Context) error { oks.Add(1); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	s.Start()
-	deadline := time.Now().Add(20 * time.Second)
-	for panics.Load() < 2 && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
+	defer s.Stop(context.Background())
+	for range 2 {
+		if err := s.RunNow(t.Context(), "boom"); err == nil {
+			t.Fatal("a panicking run must report an error")
+		}
 	}
-	if err := s.Stop(context.Background()); err != nil {
+	if err := s.RunNow(t.Context(), "fine"); err != nil {
 		t.Fatal(err)
 	}
-	if panics.Load() < 2 {
-		t.Fatalf("a panicking job must run again after its panic (ran %d times)", panics.Load())
+	if panics.Load() != 2 || oks.Load() != 1 {
+		t.Fatalf("a panicking job must run again after its panic: %d panics, %d oks", panics.Load(), oks.Load())
 	}
-	if oks.Load() == 0 {
-		t.Fatal("other jobs must keep running")
-	}
-	if got := testutil.ToFloat64(s.runs.WithLabelValues("boom", "panic")); got < 2 {
+	if got := testutil.ToFloat64(s.runs.WithLabelValues("boom", "panic")); got != 2 {
 		t.Errorf("panic runs metric = %v", got)
+	}
+	if got := testutil.ToFloat64(s.runs.WithLabelValues("fine", "ok")); got != 1 {
+		t.Errorf("ok runs metric = %v", got)
+	}
+	if err := s.RunNow(t.Context(), "nope"); !errors.Is(err, ErrUnknownJob) {
+		t.Errorf("unknown job: %v", err)
+	}
+	if err := s.Add("fine", "@every 1h", time.Second, func(context.Context) error { return nil }); err == nil {
+		t.Error("a second job with the same name must be refused")
 	}
 }
 
@@ -67,21 +76,26 @@ func TestOverlapSkipped(t *testing.T) {
 	s := New(time.UTC, zerolog.Nop(), nil)
 	release := make(chan struct{})
 	var runs atomic.Int32
-	j := s.wrap("long", time.Minute, func(ctx context.Context) error {
+	e := &entry{name: "long", timeout: time.Minute, job: func(ctx context.Context) error {
 		runs.Add(1)
 		<-release
 		return nil
-	})
+	}}
+	s.jobs[e.name] = e
+	j := s.cronJob(e)
 	go j.Run()
 	for runs.Load() == 0 {
 		time.Sleep(time.Millisecond)
 	}
 	j.Run() // returns at once: the first run still holds the guard
+	if err := s.RunNow(t.Context(), "long"); !errors.Is(err, ErrRunning) {
+		t.Errorf("RunNow during a run: %v", err)
+	}
 	close(release)
 	if runs.Load() != 1 {
 		t.Fatalf("overlapping run was not skipped: %d runs", runs.Load())
 	}
-	if got := testutil.ToFloat64(s.runs.WithLabelValues("long", "skipped")); got != 1 {
+	if got := testutil.ToFloat64(s.runs.WithLabelValues("long", "skipped")); got != 2 {
 		t.Errorf("skipped = %v", got)
 	}
 }

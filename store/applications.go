@@ -27,16 +27,13 @@ func (s *Store) ApplySeller(ctx context.Context, userID int64, shopName string) 
 		if err != nil {
 			return err
 		}
-		if u.Seller {
-			return affiliate.Errorf(affiliate.EConflict, "already_seller")
-		}
 		var old affiliate.Application
 		found, err := getJSON(tx.Bucket(bApps), idKey(userID), &old)
 		if err != nil {
 			return err
 		}
-		if found && old.Status == affiliate.AppPending {
-			return affiliate.Errorf(affiliate.EConflict, "application_pending")
+		if err := affiliate.CheckApplication(u, old, found); err != nil {
+			return err
 		}
 		app = affiliate.Application{UserID: userID, ShopName: name, Status: affiliate.AppPending, CreatedAt: s.now().UTC()}
 		if err := tx.Bucket(bAppsPending).Put(pendingKey(app), nil); err != nil {
@@ -65,8 +62,8 @@ func (s *Store) DecideApplication(ctx context.Context, userID int64, approve boo
 		if !found {
 			return affiliate.ErrAppNotFound
 		}
-		if app.Status != affiliate.AppPending {
-			return affiliate.Errorf(affiliate.EConflict, "application_decided")
+		if err := affiliate.CheckDecision(app); err != nil {
+			return err
 		}
 		if u, err = getUser(tx, userID); err != nil {
 			return err

@@ -244,7 +244,7 @@ func (b *clickBuffers) record(tx *bolt.Tx, out []affiliate.Click) error {
 			}
 			mark := &b.marks[m]
 			at := c.At.UnixNano()
-			c.Unique = mark.last == 0 || at-mark.last >= int64(affiliate.UniqueWindow)
+			c.Unique = mark.last == 0 || affiliate.IsUnique(time.Unix(0, mark.last), c.At)
 			mark.last = max(mark.last, at)
 			d.Clicks = 1
 			if c.Unique {

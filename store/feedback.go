@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"strings"
-	"unicode/utf8"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -15,14 +13,12 @@ import (
 // AddFeedback stores an affiliate's comment to a product's seller. The seller comes from the product;
 // ID and At are set. Invalid reasons: "feedback_empty", "feedback_long".
 func (s *Store) AddFeedback(ctx context.Context, f affiliate.Feedback) (affiliate.Feedback, error) {
-	f.Text = strings.TrimSpace(f.Text)
-	if f.Text == "" {
-		return affiliate.Feedback{}, affiliate.Errorf(affiliate.EInvalid, "feedback_empty")
+	text, err := affiliate.ValidateFeedbackText(f.Text)
+	if err != nil {
+		return affiliate.Feedback{}, err
 	}
-	if utf8.RuneCountInString(f.Text) > affiliate.MaxFeedbackLen {
-		return affiliate.Feedback{}, affiliate.Errorf(affiliate.EInvalid, "feedback_long", affiliate.MaxFeedbackLen)
-	}
-	err := s.update(ctx, func(tx *bolt.Tx) error {
+	f.Text = text
+	err = s.update(ctx, func(tx *bolt.Tx) error {
 		p, err := getProduct(tx, f.ProductID)
 		if err != nil {
 			return err

@@ -33,8 +33,8 @@ func (s *Store) JoinProduct(ctx context.Context, affiliateID int64, productID ui
 			link, err = getLink(tx, string(code))
 			return err
 		}
-		if p.Status != affiliate.ProductActive {
-			return affiliate.ErrProductPaused
+		if err := affiliate.CheckJoin(p, affiliateID, false); err != nil {
+			return err
 		}
 		if _, err := getUser(tx, affiliateID); err != nil {
 			return err

@@ -14,38 +14,13 @@ import (
 	"github.com/keranjang/keranjang/affiliate"
 )
 
-// validateProduct checks the rules that do not depend on configuration (the allowed shop hosts are the
-// caller's business) and normalizes p.
-func validateProduct(p *affiliate.Product) error {
-	var err error
-	if p.Name, err = affiliate.ValidateProductName(p.Name); err != nil {
-		return err
-	}
-	if p.Description, err = affiliate.ValidateDescription(p.Description); err != nil {
-		return err
-	}
-	if err := affiliate.ValidatePrice(p.Price); err != nil {
-		return err
-	}
-	if err := affiliate.ValidateRate(p.Rate); err != nil {
-		return err
-	}
-	if p.URL, err = affiliate.ValidateShopURL(p.URL, nil); err != nil {
-		return err
-	}
-	if p.Status != affiliate.ProductActive && p.Status != affiliate.ProductPaused {
-		return affiliate.Errorf(affiliate.EInvalid, "status")
-	}
-	return nil
-}
-
 // CreateProduct assigns the next product id, sets timestamps and status active, and stores p.
 func (s *Store) CreateProduct(ctx context.Context, p affiliate.Product) (affiliate.Product, error) {
 	if p.SellerID <= 0 {
 		return affiliate.Product{}, affiliate.ErrSellerNotFound
 	}
 	p.Status = affiliate.ProductActive
-	if err := validateProduct(&p); err != nil {
+	if err := affiliate.ValidateProduct(nil, &p, s.shopHosts); err != nil {
 		return affiliate.Product{}, err
 	}
 	err := s.update(ctx, func(tx *bolt.Tx) error {
@@ -108,7 +83,7 @@ func (s *Store) UpdateProduct(ctx context.Context, id uint64, sellerID int64, fn
 			return err
 		}
 		p.ID, p.SellerID, p.CreatedAt = old.ID, old.SellerID, old.CreatedAt
-		if err := validateProduct(&p); err != nil {
+		if err := affiliate.ValidateProduct(&old, &p, s.shopHosts); err != nil {
 			return err
 		}
 		now := s.now().UTC()

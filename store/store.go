@@ -126,13 +126,18 @@ type Options struct {
 	// ReadOnly opens the file with a shared lock and runs no migrations (for a backup of a stopped
 	// server's database). Writes fail.
 	ReadOnly bool
+	// ShopHosts are the allowed shop hosts (KERANJANG_SHOP_HOSTS; empty allows any public host), checked
+	// by affiliate.ValidateProduct on every product write.
+	ShopHosts []string
 }
 
 // Store is the bbolt-backed database. Safe for concurrent use.
 type Store struct {
-	db   *bolt.DB
-	now  func() time.Time
-	salt []byte
+	db  *bolt.DB
+	now func() time.Time
+	// shopHosts are Options.ShopHosts.
+	shopHosts []string
+	salt      []byte
 
 	// rand is Options.Rand behind a lock: the source need not be safe for concurrent use.
 	rand lockedReader
@@ -171,7 +176,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, openError(path, err)
 	}
-	s := &Store{db: db, now: opts.Now, rand: lockedReader{r: opts.Rand}}
+	s := &Store{db: db, now: opts.Now, rand: lockedReader{r: opts.Rand}, shopHosts: opts.ShopHosts}
 	if opts.ReadOnly {
 		return s, nil
 	}

@@ -69,7 +69,7 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger, opt Options) (_ 
 		log.Warn().Str("variable", "KERANJANG_DB").Str("db", cfg.DB).
 			Msg("KERANJANG_DB is an empty file: a new, empty database is created in it")
 	}
-	a.store, err = store.Open(cfg.DB, store.Options{Now: opt.Now})
+	a.store, err = store.Open(cfg.DB, store.Options{Now: opt.Now, ShopHosts: cfg.ShopHosts})
 	if err != nil {
 		return nil, dbError(cfg.name("KERANJANG_DB"), err)
 	}
@@ -82,7 +82,8 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger, opt Options) (_ 
 	if err != nil {
 		return nil, err
 	}
-	a.cmds = commands.New(a.store, a.bot, commands.Config{
+	notifier := commands.NewNotifier(a.store, a.bot, cfg.TimeZone)
+	a.cmds = commands.New(commandDeps(a.store, a.bot, notifier), commands.Config{
 		AdminIDs: cfg.AdminIDs, AutoApprove: cfg.SellerApproval == "auto", PublicURL: cfg.PublicURL,
 		DefaultZone: cfg.TimeZone, AttributionWindow: cfg.AttributionWindow, ShopHosts: cfg.ShopHosts,
 		Now: opt.Now, Logger: log,
@@ -123,19 +124,23 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger, opt Options) (_ 
 	}
 
 	a.sched = scheduler.New(cfg.TimeZone, log, a.reg)
-	if err := a.sched.Add("prune_visitors", "@every 1h", time.Minute, func(ctx context.Context) error {
-		n, err := a.store.PruneVisitors(ctx, opt.Now().Add(-affiliate.UniqueWindow))
-		zerolog.Ctx(ctx).Debug().Int("pruned", n).Msg("visitor marks pruned")
-		return err
+	if err := a.sched.AddJobs(scheduler.Jobs{
+		Visitors: a.store, Clicks: a.store, Reminders: a.store, Notifier: notifier,
+		AttributionWindow: cfg.AttributionWindow, Now: opt.Now,
 	}); err != nil {
-		return nil, err
-	}
-	if err := a.sched.Add("remind_rate_cuts", "@every 1h", 5*time.Minute, a.cmds.RemindRateCuts); err != nil {
 		return nil, err
 	}
 	a.sched.Start()
 	log.Info().Str("http_addr", a.http.Addr()).Str("bot", a.bot.Username()).Msg("ready")
 	return a, nil
+}
+
+// commandDeps wires the one store and the one bot into every concern of the commands.
+func commandDeps(st *store.Store, b *bot.Bot, n commands.Notifier) commands.Deps {
+	return commands.Deps{
+		Accounts: st, Flows: st, Applications: st, Catalogue: st, Links: st, Reports: st, Keys: st, Feedback: st,
+		Messenger: b, Files: b, Menus: b, Profile: b, Errors: b, Notifier: n,
+	}
 }
 
 // HTTPAddr is the address the HTTP server listens on.

@@ -19,8 +19,8 @@ func TestDemo(t *testing.T) {
 	transcript := out.String()
 	scenes := []struct{ scene, text string }{
 		{"legend", "Legend: 👤 a person acts · 🤖 → the bot sends a message · 🤖 ✎ the bot edits one"},
-		{"seller application", "Your seller application for Batik Budi Pekalongan went to the admins"},
 		{"admin card", "Pendaftaran penjual"},
+		{"seller application", "Your seller application for Batik Budi Pekalongan went to the admins"},
 		{"approval", "👤 Sari presses [✅ Setujui]"},
 		{"seller approved", "Congratulations! Batik Budi Pekalongan is approved"},
 		{"card edited", "🤖 ✎ Sari: ✅ Batik Budi Pekalongan (ID 2002) disetujui sebagai penjual"},

@@ -238,7 +238,7 @@ func testPanickingHandler(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmds := commands.New(st, edge, commands.Config{PublicURL: "https://keranjang.example", DefaultZone: time.UTC,
+	cmds := commands.New(commandDeps(st, edge, nil), commands.Config{PublicURL: "https://keranjang.example", DefaultZone: time.UTC,
 		AttributionWindow: 7 * 24 * time.Hour, Logger: e2eLogger(t)})
 	edge.SetHandler(bot.HandlerFunc(func(ctx context.Context, r *bot.Request) {
 		if r.Text == "boom" || r.CallbackData == "boom" {
