@@ -75,8 +75,16 @@ const requestIDHeader = "X-Request-Id"
 // requestID gives every request a short id: the one a proxy in front already set when it looks sane,
 // otherwise a new random one. The id goes into the X-Request-Id response header, where the access log,
 // the error log and the panic log of the request read it (request_id).
+//
+// Basket-link redirects (/r/…) get no X-Request-Id: the answer goes to a buyer's browser, which has no use
+// for it, and the redirect is the hot path. Their rare log lines (debug access lines, errors, panics)
+// still carry a request_id, made when the line is written (see logRequestID).
 func (s *Server) requestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/r/") {
+			next.ServeHTTP(w, r)
+			return
+		}
 		id := r.Header.Get(requestIDHeader)
 		if !validRequestID(id) {
 			id = newRequestID()
@@ -96,12 +104,13 @@ func withRequestLogger(l zerolog.Logger, h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// requestIDFrom returns the id requestID put in the response header.
+// requestIDFrom returns the id requestID put in the response header, or a new one for a request that
+// has none (a basket-link redirect), so that every log line of a request names an id.
 func requestIDFrom(w http.ResponseWriter) string {
 	if v := w.Header()[requestIDHeader]; len(v) > 0 {
 		return v[0]
 	}
-	return ""
+	return newRequestID()
 }
 
 // newRequestID returns 12 random hex characters: enough to tell requests apart in a log, not a secret.

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -707,13 +708,21 @@ func TestMetrics(t *testing.T) {
 	}
 }
 
-// TestRequestID checks that every answer carries an X-Request-Id and that the access log line and the
-// request's context logger carry the same id; a sane id from a proxy is kept.
+// TestRequestID checks that every answer but a basket-link redirect carries an X-Request-Id, that the
+// access log line and the request's context logger carry the same id, and that a redirect's access line
+// still names one; a sane id from a proxy is kept.
 func TestRequestID(t *testing.T) {
 	var logs syncBuffer
 	f := newFixture(t, func(c *Config) { c.Logger = zerolog.New(&logs).Level(zerolog.DebugLevel) })
+	resp, _ := f.do(t, req{path: "/r/" + f.linkAX.Code, ua: browserUA})
+	if id := resp.Header.Get("X-Request-Id"); id != "" {
+		t.Fatalf("a basket-link redirect carries X-Request-Id %q", id)
+	}
+	if !regexp.MustCompile(`"request_id":"[0-9a-f]{12}"[^\n]*"route":"GET /r/\{code\}"`).MatchString(logs.String()) {
+		t.Fatalf("the redirect's access line lacks a request_id:\n%s", logs.String())
+	}
 	seen := make(map[string]bool)
-	for _, path := range []string{"/r/" + f.linkAX.Code, "/healthz", "/nowhere"} {
+	for _, path := range []string{"/healthz", "/nowhere"} {
 		resp, _ := f.do(t, req{path: path, ua: browserUA})
 		id := resp.Header.Get("X-Request-Id")
 		if len(id) != 12 || seen[id] {
@@ -724,7 +733,7 @@ func TestRequestID(t *testing.T) {
 			t.Fatalf("%s: the access log lacks request_id %s:\n%s", path, id, logs.String())
 		}
 	}
-	resp, _ := f.do(t, req{path: "/healthz", header: map[string]string{"X-Request-Id": "lb-42.abc"}})
+	resp, _ = f.do(t, req{path: "/healthz", header: map[string]string{"X-Request-Id": "lb-42.abc"}})
 	if got := resp.Header.Get("X-Request-Id"); got != "lb-42.abc" {
 		t.Fatalf("a proxy's id was replaced by %q", got)
 	}

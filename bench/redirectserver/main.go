@@ -154,7 +154,7 @@ func runTracked(ctx context.Context, addr string, discard bool) error {
 	if err := srv.Shutdown(sctx); err != nil {
 		return err
 	}
-	counts, err := st.LinkCounts(ctx, code, time.Time{}, time.Time{})
+	counts, err := st.LinkCounts(sctx, code, time.Time{}, time.Time{})
 	if err != nil {
 		return err
 	}
