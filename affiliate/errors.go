@@ -79,5 +79,6 @@ var (
 	ErrSellerNotFound  = &Error{Code: ENotFound, Reason: "seller_not_found"}
 	ErrAppNotFound     = &Error{Code: ENotFound, Reason: "application_not_found"}
 	ErrClickNotFound   = &Error{Code: ENotFound, Reason: "click_not_found"}
+	ErrOrderNotFound   = &Error{Code: ENotFound, Reason: "order_not_found"}
 	ErrProductPaused   = &Error{Code: EConflict, Reason: "product_paused"}
 )

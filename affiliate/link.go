@@ -107,11 +107,12 @@ type Click struct {
 // UniqueWindow is how long a visitor's repeat clicks on one link are not unique.
 const UniqueWindow = 24 * time.Hour
 
-// Counts are click tallies for a link, an affiliate or a report row.
+// Counts are the click and order tallies of a link, an affiliate, a product, a seller or a report row.
 type Counts struct {
 	Clicks       int64 `json:"clicks"`
 	UniqueClicks int64 `json:"unique_clicks"`
 	BotVisits    int64 `json:"bot_visits"`
+	OrderCounts
 }
 
 // Add adds o to c.
@@ -119,6 +120,7 @@ func (c *Counts) Add(o Counts) {
 	c.Clicks += o.Clicks
 	c.UniqueClicks += o.UniqueClicks
 	c.BotVisits += o.BotVisits
+	c.OrderCounts.Add(o.OrderCounts)
 }
 
 // Target is what the redirect needs to know about a link code: where to send the visitor and whom the

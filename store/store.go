@@ -126,6 +126,9 @@ type Options struct {
 	// ReadOnly opens the file with a shared lock and runs no migrations (for a backup of a stopped
 	// server's database). Writes fail.
 	ReadOnly bool
+	// AttributionWindow is how long after a click an order still counts (KERANJANG_ATTRIBUTION_WINDOW;
+	// default affiliate.DefaultAttributionWindow).
+	AttributionWindow time.Duration
 	// ShopHosts are the allowed shop hosts (KERANJANG_SHOP_HOSTS; empty allows any public host), checked
 	// by affiliate.ValidateProduct on every product write.
 	ShopHosts []string
