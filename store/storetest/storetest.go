@@ -114,6 +114,8 @@ var suite = []struct {
 	{"PruneVisitors", testPruneVisitors},
 	{"RecordClicksMatchesModel", testRecordClicksMatchesModel},
 	{"PruneClicksKeepsAggregates", testPruneClicksKeepsAggregates},
+	{"PruneClicksAcrossBatches", testPruneClicksAcrossBatches},
+	{"ClicksAcrossBatches", testClicksAcrossBatches},
 	{"SaltStableAcrossReopen", testSaltStableAcrossReopen},
 	{"PingAfterClose", testPingAfterClose},
 	{"PersistenceAcrossReopen", testPersistenceAcrossReopen},
