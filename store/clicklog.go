@@ -55,6 +55,7 @@ type recLink struct {
 // recEncoder builds click-log records; its buffers are reused from record to record.
 type recEncoder struct {
 	buf    []byte
+	prevID []byte
 	links  []recLink
 	linkAt map[string]int
 }
@@ -62,24 +63,98 @@ type recEncoder struct {
 // encode returns a record of clicks, which must be sorted by id with no id twice. The result is valid
 // until the next call.
 func (e *recEncoder) encode(clicks []*affiliate.Click) []byte {
+	e.resetLinks()
+	e.addLinks(clicks)
+	b := e.header(e.buf[:0], latestOf(clicks, 0), len(clicks))
+	b = e.appendClicks(b, clicks, "", 0)
+	e.buf = b
+	return b
+}
+
+// merge returns record v with clicks added (sorted by id, none in v). The encoded clicks of v below the
+// first added id are copied as they are, so adding to the end of a large record costs little more than
+// the copy. The result is valid until the next call.
+func (e *recEncoder) merge(v []byte, clicks []*affiliate.Click) ([]byte, error) {
+	n, latest, err := clickRecHeader(v)
+	if err != nil {
+		return nil, err
+	}
+	r := newRecReader(v)
+	e.resetLinks()
+	for i, l := range r.links {
+		e.links = append(e.links, l)
+		e.linkAt[l.code] = i
+	}
+	e.addLinks(clicks)
+	start := len(v) - len(r.v) // the first click
+	split := len(v)
+	var rest []affiliate.Click
+	prevAt := int64(0)
+	e.prevID = e.prevID[:0]
+	for {
+		off := len(v) - len(r.v)
+		if !r.next() {
+			break
+		}
+		if string(r.id) > clicks[0].ID {
+			split = off
+			rest = append(rest, r.click())
+			for r.next() {
+				rest = append(rest, r.click())
+			}
+			break
+		}
+		e.prevID, prevAt = append(e.prevID[:0], r.id...), r.at
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	tail := make([]*affiliate.Click, 0, len(rest)+len(clicks))
+	for i := range rest {
+		tail = append(tail, &rest[i])
+	}
+	tail = append(tail, clicks...)
+	sortByID(tail)
+	b := e.header(e.buf[:0], latestOf(clicks, latest), n+len(clicks))
+	b = append(b, v[start:split]...)
+	b = e.appendClicks(b, tail, string(e.prevID), prevAt)
+	e.buf = b
+	return b, nil
+}
+
+func (e *recEncoder) resetLinks() {
 	if e.linkAt == nil {
 		e.linkAt = make(map[string]int)
 	}
 	e.links = e.links[:0]
 	clear(e.linkAt)
-	var latest int64
-	for i, c := range clicks {
+}
+
+// addLinks adds the links of clicks that are not in the table yet.
+func (e *recEncoder) addLinks(clicks []*affiliate.Click) {
+	for _, c := range clicks {
 		if _, ok := e.linkAt[c.Code]; !ok {
 			e.linkAt[c.Code] = len(e.links)
 			e.links = append(e.links, recLink{c.Code, c.ProductID, c.AffiliateID, c.SellerID})
 		}
-		if at := c.At.UnixNano(); i == 0 || at > latest {
+	}
+}
+
+// latestOf is the latest click time of clicks, or latest when that is later.
+func latestOf(clicks []*affiliate.Click, latest int64) int64 {
+	for i, c := range clicks {
+		if at := c.At.UnixNano(); i == 0 && latest == 0 || at > latest {
 			latest = at
 		}
 	}
-	b := append(e.buf[:0], clickRecFormat)
+	return latest
+}
+
+// header appends a record's header and link table.
+func (e *recEncoder) header(b []byte, latest int64, n int) []byte {
+	b = append(b, clickRecFormat)
 	b = binary.BigEndian.AppendUint64(b, uint64(latest))
-	b = binary.AppendUvarint(b, uint64(len(clicks)))
+	b = binary.AppendUvarint(b, uint64(n))
 	b = binary.AppendUvarint(b, uint64(len(e.links)))
 	for _, l := range e.links {
 		b = binary.AppendUvarint(b, uint64(len(l.code)))
@@ -88,7 +163,12 @@ func (e *recEncoder) encode(clicks []*affiliate.Click) []byte {
 		b = binary.AppendVarint(b, l.affiliateID)
 		b = binary.AppendVarint(b, l.sellerID)
 	}
-	prevID, prevAt := "", int64(0)
+	return b
+}
+
+// appendClicks appends clicks, each after the one before, the first after a click with prevID and
+// prevAt ("" and 0 at the start of a record).
+func (e *recEncoder) appendClicks(b []byte, clicks []*affiliate.Click, prevID string, prevAt int64) []byte {
 	for _, c := range clicks {
 		shared := 0
 		for shared < len(prevID) && shared < len(c.ID) && prevID[shared] == c.ID[shared] {
@@ -110,7 +190,6 @@ func (e *recEncoder) encode(clicks []*affiliate.Click) []byte {
 		b = binary.BigEndian.AppendUint64(b, c.Visitor)
 		prevID, prevAt = c.ID, at
 	}
-	e.buf = b
 	return b
 }
 

@@ -445,17 +445,14 @@ func (b *clickBuffers) writeInner(log *bolt.Bucket, clicks []*affiliate.Click) e
 			}
 			continue
 		}
-		old, err := recordClicks(log.Get(sl.key))
+		rec, err := b.enc.merge(log.Get(sl.key), group)
 		if err != nil {
 			return err
 		}
-		merged := make([]*affiliate.Click, 0, len(old)+len(group))
-		for i := range old {
-			merged = append(merged, &old[i])
-		}
-		merged = append(merged, group...)
-		sortByID(merged)
-		if err := b.putRecord(log, string(sl.key), merged); err != nil {
+		v := b.arena.alloc(len(rec))
+		copy(v, rec)
+		b.scratch = append(b.scratch[:0], sl.key...)
+		if err := log.Put(b.scratch, v); err != nil {
 			return err
 		}
 	}
