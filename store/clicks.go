@@ -21,10 +21,9 @@ const (
 	// (affiliate.ClickIDLen): a time prefix, then random characters.
 	clickIDLen     = affiliate.ClickIDLen
 	clickIDTimeLen = affiliate.ClickIDTimeLen
-	// clickLogFillPercent is how full bbolt packs the pages of the click log when it splits them. Click
-	// ids begin with the click's time, so the log grows at its end and a page, once full, is only touched
-	// again by the few clicks of the same millisecond that sort before the last one written: near-full
-	// pages keep the file small and leave room for those few.
+	// clickLogFillPercent is how full bbolt packs the pages of the click log when it splits them. Record
+	// keys begin with their first click's time, so the log grows at its end and a page, once full, is
+	// rarely touched again: near-full pages keep the file small.
 	clickLogFillPercent = 0.95
 )
 
@@ -148,8 +147,8 @@ func (a *arena) addCounts(b *bolt.Bucket, k []byte, c affiliate.Counts) error {
 // (Unique false), so a retried batch does not count twice. It is meant for one background writer;
 // concurrent calls are serialized.
 //
-// The batch is written bucket by bucket: the click log (time-ordered ids make that an append at the
-// log's end), the visitor marks once per (link, visitor) with the latest click and in key order, and each
+// The batch is written bucket by bucket: the click log (one record for the batch at the log's end, since
+// ids are time-ordered; see clicklog.go), the visitor marks once per (link, visitor) with the latest click and in key order, and each
 // aggregate once per key with the batch's sum.
 func (s *Store) RecordClicks(ctx context.Context, clicks []affiliate.Click) ([]affiliate.Click, error) {
 	out := make([]affiliate.Click, len(clicks))
