@@ -14,15 +14,16 @@ import (
 	"github.com/keranjang/keranjang/affiliate"
 )
 
-// The click log holds records of many clicks each: one record per batch that RecordClicks appends, keyed
-// by the smallest click id in it, with its clicks sorted by id. Writing a batch of thousands of clicks is
-// then one Put instead of thousands.
+// The click log holds records of many clicks each: RecordClicks writes a batch as one record (records of
+// up to recordMaxClicks), keyed by the smallest click id in it, with its clicks sorted by id. Writing a
+// batch of thousands of clicks is then a few Puts instead of thousands.
 //
 // Records never overlap: every logged id lies between its record's key and its record's largest id, and
 // no other record's key falls in that range. So the record that may hold an id is the one with the
 // largest key at or below it (Seek, then Prev), and ids above the log's largest id cannot be in it.
 // Clicks whose ids fall inside an existing record's range (ids that are not time-ordered) are merged into
-// that record; clicks that fall between records get a record of their own.
+// that record (split in halves when it would grow past recordMaxClicks); clicks that fall between
+// records get a record of their own.
 //
 // Record layout (binary; integers are unsigned or zig-zag signed varints unless marked):
 //
@@ -38,6 +39,11 @@ import (
 // A record carries its links' product, affiliate and seller, so a click can be read without the links
 // bucket and as it was when it was recorded.
 const (
+	// recordMaxClicks bounds a record, so that reading one (GetClick, the repeated-id check) and
+	// rewriting one (clicks whose ids fall inside it) stay cheap even when ids are not time-ordered: a
+	// batch is written as records of at most this many clicks, and a record that would grow past it is
+	// split in halves.
+	recordMaxClicks   = 1024
 	clickRecFormat    = 2
 	clickRecHeaderLen = 9
 	// clickRecFormat1 is the format of schema 1 and 2: one record per click (see decodeClick1).
@@ -408,8 +414,8 @@ func decodeClick1(id string, v []byte) (affiliate.Click, error) {
 }
 
 // migrateClickRecords is migration 3: it turns the one-record-per-click log of schema 2 into records of
-// many clicks, up to migrateChunk old records into one new record per transaction. Old records that
-// follow each other in key order become one record keyed by the first, so the new records do not
+// many clicks, up to migrateChunk old records per transaction. Old records that follow each other in
+// key order become records of up to recordMaxClicks, each keyed by its first, so the new records do not
 // overlap. Records already in the new format are skipped, so a run that was interrupted can start again
 // from the beginning. resume is the key to go on from.
 func migrateClickRecords(tx *bolt.Tx, resume []byte) ([]byte, error) {
@@ -449,16 +455,19 @@ func migrateClickRecords(tx *bolt.Tx, resume []byte) ([]byte, error) {
 		for i := range clicks {
 			ptrs[i] = &clicks[i]
 		}
-		var e recEncoder
-		rec := bytes.Clone(e.encode(ptrs))
 		for _, k := range keys {
 			if err := b.Delete(k); err != nil {
 				return nil, err
 			}
 		}
 		b.FillPercent = clickLogFillPercent
-		if err := b.Put(keys[0], rec); err != nil {
-			return nil, err
+		var e recEncoder
+		for len(ptrs) > 0 {
+			n := min(len(ptrs), recordMaxClicks)
+			if err := b.Put([]byte(ptrs[0].ID), bytes.Clone(e.encode(ptrs[:n]))); err != nil {
+				return nil, err
+			}
+			ptrs = ptrs[n:]
 		}
 	}
 	return next, nil

@@ -388,12 +388,26 @@ func (b *clickBuffers) writeLog(log *bolt.Bucket, out []affiliate.Click) error {
 	if len(tail) == 0 {
 		return nil
 	}
-	if err := b.putRecord(log, tail[0].ID, tail); err != nil {
+	last, err := b.putRecords(log, tail, recordMaxClicks)
+	if err != nil {
 		return err
 	}
-	b.newKey = append(b.newKey[:0], tail[0].ID...)
+	b.newKey = append(b.newKey[:0], last...)
 	b.newID = append(b.newID[:0], tail[len(tail)-1].ID...)
 	return nil
+}
+
+// putRecords writes clicks (sorted by id) as records of at most size clicks, each keyed by its first id,
+// and returns the key of the last.
+func (b *clickBuffers) putRecords(log *bolt.Bucket, clicks []*affiliate.Click, size int) (last string, err error) {
+	for len(clicks) > 0 {
+		n := min(len(clicks), size)
+		if err := b.putRecord(log, clicks[0].ID, clicks[:n]); err != nil {
+			return "", err
+		}
+		last, clicks = clicks[0].ID, clicks[n:]
+	}
+	return last, nil
 }
 
 // putRecord writes clicks (sorted by id) as the record at key.
@@ -439,19 +453,41 @@ func (b *clickBuffers) writeInner(log *bolt.Bucket, clicks []*affiliate.Click) e
 	for _, sl := range slots {
 		group := clicks[sl.start:sl.end]
 		if !sl.inside {
-			if err := b.putRecord(log, group[0].ID, group); err != nil {
+			if _, err := b.putRecords(log, group, recordMaxClicks); err != nil {
 				return err
 			}
 			continue
 		}
-		rec, err := b.enc.merge(log.Get(sl.key), group)
+		v := log.Get(sl.key)
+		n, _, err := clickRecHeader(v)
 		if err != nil {
 			return err
 		}
-		v := b.arena.alloc(len(rec))
-		copy(v, rec)
+		if n+len(group) > recordMaxClicks {
+			// Split the record in halves, so that the next clicks that fall inside fit again.
+			old, err := recordClicks(v)
+			if err != nil {
+				return err
+			}
+			merged := make([]*affiliate.Click, 0, len(old)+len(group))
+			for i := range old {
+				merged = append(merged, &old[i])
+			}
+			merged = append(merged, group...)
+			sortByID(merged)
+			if _, err := b.putRecords(log, merged, recordMaxClicks/2); err != nil {
+				return err
+			}
+			continue
+		}
+		rec, err := b.enc.merge(v, group)
+		if err != nil {
+			return err
+		}
+		nv := b.arena.alloc(len(rec))
+		copy(nv, rec)
 		b.scratch = append(b.scratch[:0], sl.key...)
-		if err := log.Put(b.scratch, v); err != nil {
+		if err := log.Put(b.scratch, nv); err != nil {
 			return err
 		}
 	}

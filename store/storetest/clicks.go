@@ -548,3 +548,42 @@ func testClicksAcrossBatches(t *testing.T, open Open) {
 		t.Fatalf("link counts %+v + %+v, want %d clicks", c1, c2, clicks)
 	}
 }
+
+// testClicksOneMillisecond records batches whose ids all share one time prefix, so that every batch's
+// ids fall among the ones logged before (as with a clock that stands still), retries one, and checks
+// that every click is found once and counted once.
+func testClicksOneMillisecond(t *testing.T, open Open) {
+	f, l1, _, _ := clickSetup(t, open)
+	at := time.Date(2024, 3, 10, 10, 0, 0, 0, time.UTC)
+	rng := rand.New(rand.NewPCG(13, 14))
+	want := map[string]affiliate.Click{}
+	var batches [][]affiliate.Click
+	for b := range 6 {
+		batch := make([]affiliate.Click, 700)
+		for i := range batch {
+			var id [affiliate.ClickIDLen]byte
+			affiliate.PutClickTime(id[:], at)
+			for j := affiliate.ClickIDTimeLen; j < affiliate.ClickIDLen; j++ {
+				id[j] = affiliate.Alphabet[rng.IntN(len(affiliate.Alphabet))]
+			}
+			batch[i] = click(l1, string(id[:]), at, uint64(b*1000+i))
+		}
+		for _, c := range f.record(t, batch...) {
+			want[c.ID] = c
+		}
+		batches = append(batches, batch)
+	}
+	for _, c := range f.record(t, batches[2]...) {
+		if c.Unique {
+			t.Fatalf("retried click %s counted unique", c.ID)
+		}
+	}
+	for id, c := range want {
+		if got, err := f.s.GetClick(t.Context(), id); err != nil || got != c {
+			t.Fatalf("GetClick(%q) = %+v, %v; want %+v", id, got, err, c)
+		}
+	}
+	if c, err := f.s.LinkCounts(t.Context(), l1.Code, time.Time{}, time.Time{}); err != nil || c.Clicks != int64(len(want)) {
+		t.Fatalf("counts %+v %v, want %d clicks", c, err, len(want))
+	}
+}

@@ -116,6 +116,7 @@ var suite = []struct {
 	{"PruneClicksKeepsAggregates", testPruneClicksKeepsAggregates},
 	{"PruneClicksAcrossBatches", testPruneClicksAcrossBatches},
 	{"ClicksAcrossBatches", testClicksAcrossBatches},
+	{"ClicksOneMillisecond", testClicksOneMillisecond},
 	{"SaltStableAcrossReopen", testSaltStableAcrossReopen},
 	{"PingAfterClose", testPingAfterClose},
 	{"PersistenceAcrossReopen", testPersistenceAcrossReopen},
