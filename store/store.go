@@ -37,9 +37,10 @@ import (
 //	links            code                         → affiliate.Link
 //	affiliate_links  affiliate id + product id    → code; one link per (affiliate, product)
 //	product_links    product id + code            → empty
-//	clicks           smallest click id of a batch → the batch's logged clicks, sorted by id (binary, see
-//	                 (string)                       clicklog.go); records never overlap, and ids begin
-//	                                                with the click's time, so the log grows at its end
+//	clicks           smallest click id of a record → up to 1024 logged clicks of a batch, sorted by id
+//	                 (string)                       (binary, see clicklog.go); records never overlap, and
+//	                                                ids begin with the click's time, so the log grows at
+//	                                                its end
 //	visitors         code + visitor (8)           → unix ns of the visitor's last click (binary)
 //	agg_link         code + hour                  → count record (binary, see appendCounts)
 //	agg_affiliate    affiliate id + hour          → count record
