@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -20,10 +21,9 @@ const (
 	// (affiliate.ClickIDLen): a time prefix, then random characters.
 	clickIDLen     = affiliate.ClickIDLen
 	clickIDTimeLen = affiliate.ClickIDTimeLen
-	// clickLogFillPercent is how full bbolt packs the pages of the click log when it splits them. Click
-	// ids begin with the click's time, so the log grows at its end and a page, once full, is only touched
-	// again by the few clicks of the same millisecond that sort before the last one written: near-full
-	// pages keep the file small and leave room for those few.
+	// clickLogFillPercent is how full bbolt packs the pages of the click log when it splits them. Record
+	// keys begin with their first click's time, so the log grows at its end and a page, once full, is
+	// rarely touched again: near-full pages keep the file small.
 	clickLogFillPercent = 0.95
 )
 
@@ -53,17 +53,24 @@ type clickGroup struct {
 // clickBuffers are reused by RecordClicks from batch to batch (guarded by Store.clickMu).
 type clickBuffers struct {
 	arena   arena
-	scratch []byte              // a key for bbolt calls that copy or only read it
-	lastID  []byte              // the largest click id logged before the batch
-	logged  []bool              // per click of the batch: to be logged (not a bot visit, not a repeated id)
-	order   []int32             // the batch's indexes in time order
-	ids     map[string]struct{} // the ids of the batch seen so far
-	marks   []visitorMark
-	markAt  map[visitorKey]int32
-	groups  map[clickGroup]affiliate.Counts
-	link    map[linkHourKey]affiliate.Counts
-	aff     map[affHourKey]affiliate.Counts
-	totals  map[codeKey]affiliate.Counts
+	scratch []byte // a key for bbolt calls that copy or only read it
+	enc     recEncoder
+	ptrs    []*affiliate.Click // the clicks to log, sorted by id
+	// lastKey and lastID are the key and the largest id of the log's last record, as far as known:
+	// valid while lastOK and the last record's key is still lastKey. newKey and newID are what they
+	// become when the batch commits.
+	lastKey, lastID []byte
+	lastOK          bool
+	newKey, newID   []byte
+	logged          []bool              // per click of the batch: to be logged (not a bot visit, not a repeated id)
+	order           []int32             // the batch's indexes in time order
+	ids             map[string]struct{} // the ids of the batch seen so far
+	marks           []visitorMark
+	markAt          map[visitorKey]int32
+	groups          map[clickGroup]affiliate.Counts
+	link            map[linkHourKey]affiliate.Counts
+	aff             map[affHourKey]affiliate.Counts
+	totals          map[codeKey]affiliate.Counts
 }
 
 func (b *clickBuffers) init() {
@@ -79,7 +86,9 @@ func (b *clickBuffers) init() {
 
 func (b *clickBuffers) reset() {
 	b.arena.reset()
-	b.lastID = b.lastID[:0]
+	b.newKey, b.newID = b.newKey[:0], b.newID[:0]
+	clear(b.ptrs)
+	b.ptrs = b.ptrs[:0]
 	b.logged = b.logged[:0]
 	b.order = b.order[:0]
 	b.marks = b.marks[:0]
@@ -127,46 +136,6 @@ func (a *arena) addCounts(b *bolt.Bucket, k []byte, c affiliate.Counts) error {
 	return b.Put(k, v)
 }
 
-// Click records in the clicks bucket (binary):
-//
-//	[0] version 1, [1] flags (1 unique, 2 bot), [2:10] at (unix ns), [10:18] visitor,
-//	[18:26] product id, [26:34] affiliate id, [34:42] seller id, [42:] link code
-const clickRecLen = 42
-
-func encodeClick(dst []byte, c *affiliate.Click) {
-	dst[0] = 1
-	dst[1] = 0
-	if c.Unique {
-		dst[1] |= 1
-	}
-	if c.Bot {
-		dst[1] |= 2
-	}
-	binary.BigEndian.PutUint64(dst[2:], uint64(c.At.UnixNano()))
-	binary.BigEndian.PutUint64(dst[10:], c.Visitor)
-	binary.BigEndian.PutUint64(dst[18:], c.ProductID)
-	binary.BigEndian.PutUint64(dst[26:], uint64(c.AffiliateID))
-	binary.BigEndian.PutUint64(dst[34:], uint64(c.SellerID))
-	copy(dst[clickRecLen:], c.Code)
-}
-
-func decodeClick(id string, v []byte) (affiliate.Click, error) {
-	if len(v) < clickRecLen || v[0] != 1 {
-		return affiliate.Click{}, fmt.Errorf("decode click %q: bad record", id)
-	}
-	return affiliate.Click{
-		ID:          id,
-		Code:        string(v[clickRecLen:]),
-		ProductID:   binary.BigEndian.Uint64(v[18:]),
-		AffiliateID: int64(binary.BigEndian.Uint64(v[26:])),
-		SellerID:    int64(binary.BigEndian.Uint64(v[34:])),
-		At:          time.Unix(0, int64(binary.BigEndian.Uint64(v[2:]))).UTC(),
-		Visitor:     binary.BigEndian.Uint64(v[10:]),
-		Unique:      v[1]&1 != 0,
-		Bot:         v[1]&2 != 0,
-	}, nil
-}
-
 // RecordClicks writes a batch of clicks in one transaction: decides Unique per (code, visitor) over
 // affiliate.UniqueWindow, appends to the click log and adds to the hourly aggregates per link and per
 // affiliate and to the running totals. Bot visits are counted apart (BotVisits only, not logged).
@@ -178,8 +147,8 @@ func decodeClick(id string, v []byte) (affiliate.Click, error) {
 // (Unique false), so a retried batch does not count twice. It is meant for one background writer;
 // concurrent calls are serialized.
 //
-// The batch is written bucket by bucket: the click log (time-ordered ids make that an append at the
-// log's end), the visitor marks once per (link, visitor) with the latest click and in key order, and each
+// The batch is written bucket by bucket: the click log (one record for the batch at the log's end, since
+// ids are time-ordered; see clicklog.go), the visitor marks once per (link, visitor) with the latest click and in key order, and each
 // aggregate once per key with the batch's sum.
 func (s *Store) RecordClicks(ctx context.Context, clicks []affiliate.Click) ([]affiliate.Click, error) {
 	out := make([]affiliate.Click, len(clicks))
@@ -204,7 +173,12 @@ func (s *Store) RecordClicks(ctx context.Context, clicks []affiliate.Click) ([]a
 	b.init()
 	defer b.reset()
 	if err := s.update(ctx, func(tx *bolt.Tx) error { return b.record(tx, out) }); err != nil {
+		b.lastOK = false
 		return nil, fmt.Errorf("record clicks: %w", err)
+	}
+	if len(b.newKey) > 0 {
+		b.lastKey = append(b.lastKey[:0], b.newKey...)
+		b.lastID = append(b.lastID[:0], b.newID...)
 	}
 	return out, nil
 }
@@ -213,7 +187,9 @@ func (s *Store) RecordClicks(ctx context.Context, clicks []affiliate.Click) ([]a
 func (b *clickBuffers) record(tx *bolt.Tx, out []affiliate.Click) error {
 	log := tx.Bucket(bClicks)
 	log.FillPercent = clickLogFillPercent
-	b.findNew(log, out)
+	if err := b.findNew(log, out); err != nil {
+		return err
+	}
 
 	// Uniqueness in time order, and the counts per group.
 	visitors := tx.Bucket(bVisitors)
@@ -257,18 +233,8 @@ func (b *clickBuffers) record(tx *bolt.Tx, out []affiliate.Click) error {
 		add(b.groups, g, d)
 	}
 
-	// The click log. Time-ordered ids make these appends at the log's end.
-	for i := range out {
-		if !b.logged[i] {
-			continue
-		}
-		c := &out[i]
-		rec := b.arena.alloc(clickRecLen + len(c.Code))
-		encodeClick(rec, c)
-		b.scratch = append(b.scratch[:0], c.ID...)
-		if err := log.Put(b.scratch, rec); err != nil {
-			return err
-		}
+	if err := b.writeLog(log, out); err != nil {
+		return err
 	}
 
 	// The visitor marks that moved, by key.
@@ -329,13 +295,16 @@ func (b *clickBuffers) timeOrder(out []affiliate.Click) []int32 {
 // findNew marks in b.logged the clicks of out to log: not bot visits, and not a repeat of an id that is
 // logged already or that came earlier in the batch. An id above the largest one in the log cannot be
 // there, so with time-ordered ids the log is rarely searched.
-func (b *clickBuffers) findNew(log *bolt.Bucket, out []affiliate.Click) {
+func (b *clickBuffers) findNew(log *bolt.Bucket, out []affiliate.Click) error {
 	b.logged = slices.Grow(b.logged[:0], len(out))[:len(out)]
 	clear(b.logged)
 	cur := log.Cursor()
-	if k, _ := cur.Last(); k != nil {
-		b.lastID = append(b.lastID[:0], k...)
+	if err := b.loadLastID(cur); err != nil {
+		return err
 	}
+	// Ids at or below the largest one logged are looked up in id order, so that each record is read
+	// once however many of them it may hold.
+	b.order = b.order[:0]
 	for i := range out {
 		c := &out[i]
 		if c.Bot {
@@ -346,13 +315,183 @@ func (b *clickBuffers) findNew(log *bolt.Bucket, out []affiliate.Click) {
 		}
 		b.ids[c.ID] = struct{}{}
 		if c.ID <= string(b.lastID) {
-			b.scratch = append(b.scratch[:0], c.ID...)
-			if k, _ := cur.Seek(b.scratch); string(k) == c.ID {
-				continue
-			}
+			b.order = append(b.order, int32(i))
+			continue
 		}
 		b.logged[i] = true
 	}
+	slices.SortFunc(b.order, func(x, y int32) int { return strings.Compare(out[x].ID, out[y].ID) })
+	var r *recReader
+	var rk []byte
+	for _, i := range b.order {
+		id := out[i].ID
+		b.scratch = append(b.scratch[:0], id...)
+		k, v := recordFor(cur, b.scratch)
+		if k == nil {
+			b.logged[i] = true
+			continue
+		}
+		if r == nil || !bytes.Equal(k, rk) {
+			r, rk = newRecReader(v), append(rk[:0], k...)
+		}
+		if !r.seek(id) {
+			if r.err != nil {
+				return r.err
+			}
+			b.logged[i] = true
+		}
+	}
+	return nil
+}
+
+// loadLastID makes b.lastID the largest id in the log, reading the last record only when it is not the
+// one b.lastKey names.
+func (b *clickBuffers) loadLastID(cur *bolt.Cursor) error {
+	k, v := cur.Last()
+	switch {
+	case k == nil:
+		b.lastKey, b.lastID = b.lastKey[:0], b.lastID[:0]
+	case !b.lastOK || !bytes.Equal(k, b.lastKey):
+		id, err := lastIDOf(v)
+		if err != nil {
+			return err
+		}
+		b.lastKey = append(b.lastKey[:0], k...)
+		b.lastID = append(b.lastID[:0], id...)
+	}
+	b.lastOK = true
+	return nil
+}
+
+// writeLog writes the clicks marked in b.logged to the click log. The clicks above the log's largest id
+// (with time-ordered ids, all of them) become one new record at the log's end; the others go into the
+// record whose range they fall in, or into a new record between two existing ones.
+func (b *clickBuffers) writeLog(log *bolt.Bucket, out []affiliate.Click) error {
+	for i := range out {
+		if b.logged[i] {
+			b.ptrs = append(b.ptrs, &out[i])
+		}
+	}
+	sortByID(b.ptrs)
+	split, _ := slices.BinarySearchFunc(b.ptrs, string(b.lastID), func(c *affiliate.Click, id string) int {
+		if c.ID <= id {
+			return -1
+		}
+		return 1
+	})
+	if split > 0 {
+		if err := b.writeInner(log, b.ptrs[:split]); err != nil {
+			return err
+		}
+	}
+	tail := b.ptrs[split:]
+	if len(tail) == 0 {
+		return nil
+	}
+	last, err := b.putRecords(log, tail, recordMaxClicks)
+	if err != nil {
+		return err
+	}
+	b.newKey = append(b.newKey[:0], last...)
+	b.newID = append(b.newID[:0], tail[len(tail)-1].ID...)
+	return nil
+}
+
+// putRecords writes clicks (sorted by id) as records of at most size clicks, each keyed by its first id,
+// and returns the key of the last.
+func (b *clickBuffers) putRecords(log *bolt.Bucket, clicks []*affiliate.Click, size int) (last string, err error) {
+	for len(clicks) > 0 {
+		n := min(len(clicks), size)
+		if err := b.putRecord(log, clicks[0].ID, clicks[:n]); err != nil {
+			return "", err
+		}
+		last, clicks = clicks[0].ID, clicks[n:]
+	}
+	return last, nil
+}
+
+// putRecord writes clicks (sorted by id) as the record at key.
+func (b *clickBuffers) putRecord(log *bolt.Bucket, key string, clicks []*affiliate.Click) error {
+	rec := b.enc.encode(clicks)
+	v := b.arena.alloc(len(rec))
+	copy(v, rec)
+	b.scratch = append(b.scratch[:0], key...)
+	return log.Put(b.scratch, v)
+}
+
+// writeInner logs clicks (sorted by id, none logged yet, none above the log's largest id). Each goes
+// into the record whose range holds it, which is rewritten with it; the clicks that fall between two
+// records, or before the first, become a new record there. So records keep not overlapping.
+func (b *clickBuffers) writeInner(log *bolt.Bucket, clicks []*affiliate.Click) error {
+	type slot struct {
+		key        []byte // the record at or before the clicks; nil before the first record
+		inside     bool   // the clicks are inside that record's range
+		start, end int
+	}
+	var slots []slot
+	var prevKey, prevLast []byte
+	cur := log.Cursor()
+	for i, c := range clicks {
+		k, v := recordFor(cur, []byte(c.ID))
+		inside := false
+		if k != nil {
+			if !bytes.Equal(k, prevKey) {
+				last, err := lastIDOf(v)
+				if err != nil {
+					return err
+				}
+				prevKey, prevLast = bytes.Clone(k), bytes.Clone(last)
+			}
+			inside = string(prevLast) > c.ID
+		}
+		if n := len(slots); n > 0 && bytes.Equal(slots[n-1].key, k) && slots[n-1].inside == inside {
+			slots[n-1].end = i + 1
+			continue
+		}
+		slots = append(slots, slot{key: bytes.Clone(k), inside: inside, start: i, end: i + 1})
+	}
+	for _, sl := range slots {
+		group := clicks[sl.start:sl.end]
+		if !sl.inside {
+			if _, err := b.putRecords(log, group, recordMaxClicks); err != nil {
+				return err
+			}
+			continue
+		}
+		v := log.Get(sl.key)
+		n, _, err := clickRecHeader(v)
+		if err != nil {
+			return err
+		}
+		if n+len(group) > recordMaxClicks {
+			// Split the record in halves, so that the next clicks that fall inside fit again.
+			old, err := recordClicks(v)
+			if err != nil {
+				return err
+			}
+			merged := make([]*affiliate.Click, 0, len(old)+len(group))
+			for i := range old {
+				merged = append(merged, &old[i])
+			}
+			merged = append(merged, group...)
+			sortByID(merged)
+			if _, err := b.putRecords(log, merged, recordMaxClicks/2); err != nil {
+				return err
+			}
+			continue
+		}
+		rec, err := b.enc.merge(v, group)
+		if err != nil {
+			return err
+		}
+		nv := b.arena.alloc(len(rec))
+		copy(nv, rec)
+		b.scratch = append(b.scratch[:0], sl.key...)
+		if err := log.Put(b.scratch, nv); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func add[K comparable](m map[K]affiliate.Counts, k K, d affiliate.Counts) {
@@ -391,11 +530,14 @@ func applyCounts[K aggKey](a *arena, bucket *bolt.Bucket, m map[K]affiliate.Coun
 // GetClick returns a logged click by id or affiliate.ErrClickNotFound (bot visits are not logged).
 func (s *Store) GetClick(ctx context.Context, id string) (affiliate.Click, error) {
 	return get(s, ctx, "get click", func(tx *bolt.Tx) (affiliate.Click, error) {
-		v := tx.Bucket(bClicks).Get([]byte(id))
-		if v == nil {
+		c, ok, err := lookupClick(tx.Bucket(bClicks), id)
+		if err != nil {
+			return affiliate.Click{}, fmt.Errorf("click %q: %w", id, err)
+		}
+		if !ok {
 			return affiliate.Click{}, affiliate.ErrClickNotFound
 		}
-		return decodeClick(id, v)
+		return c, nil
 	})
 }
 
@@ -428,35 +570,60 @@ func (s *Store) PruneVisitors(ctx context.Context, before time.Time) (int, error
 	return n, nil
 }
 
-// pruneChunk is how many raw clicks one PruneClicks transaction deletes, so that pruning a large backlog
-// never holds the single writer for long: the click writer's batches get their turn between chunks.
+// pruneChunk is about how many raw clicks one PruneClicks transaction deletes, so that pruning a large
+// backlog never holds the single writer for long: the click writer's batches get their turn between
+// chunks.
 const pruneChunk = 5000
 
-// PruneClicks deletes the raw clicks logged before before and returns how many went. Hourly aggregates,
+// PruneClicks deletes raw clicks logged before before and returns how many went. Hourly aggregates,
 // totals and counters are kept, so every report stays the same; only attribution of an order to a click
 // id older than before becomes impossible, so callers pass a time older than the attribution window.
-// Click ids begin with their time, so the old clicks are a prefix of the log and are deleted in chunks.
+//
+// The log keeps clicks in records of a batch each (see clicklog.go), and a record goes as a whole: when
+// its latest click is before before. So every click at or after before is kept, and so are the older
+// clicks that share a record with one. Click ids begin with their time, so the old records are a prefix
+// of the log; deleting stops at the first record that stays, and goes in chunks.
 func (s *Store) PruneClicks(ctx context.Context, before time.Time) (int, error) {
-	var limit [affiliate.ClickIDTimeLen]byte
-	affiliate.PutClickTime(limit[:], before)
+	limit := before.UnixNano()
 	total := 0
 	for {
-		n := 0
+		n, more := 0, false
+		s.clickMu.Lock()
 		err := s.update(ctx, func(tx *bolt.Tx) error {
-			c := tx.Bucket(bClicks).Cursor()
-			for k, _ := c.First(); k != nil && n < pruneChunk && bytes.Compare(k[:min(len(k), len(limit))], limit[:]) < 0; k, _ = c.First() {
-				if err := c.Delete(); err != nil {
+			n, more = 0, false
+			log := tx.Bucket(bClicks)
+			var stale [][]byte
+			c := log.Cursor()
+			for k, v := c.First(); k != nil; k, v = c.Next() {
+				if n >= pruneChunk {
+					more = true
+					break
+				}
+				count, latest, err := clickRecHeader(v)
+				if err != nil {
+					return fmt.Errorf("click record %q: %w", k, err)
+				}
+				if latest >= limit {
+					break
+				}
+				stale = append(stale, bytes.Clone(k))
+				n += count
+			}
+			for _, k := range stale {
+				if err := log.Delete(k); err != nil {
 					return err
 				}
-				n++
 			}
 			return nil
 		})
-		total += n
+		// The log's last record may be gone; the click writer reads it again.
+		s.cb.lastOK = false
+		s.clickMu.Unlock()
 		if err != nil {
 			return total, fmt.Errorf("prune clicks: %w", err)
 		}
-		if n < pruneChunk {
+		total += n
+		if !more {
 			return total, nil
 		}
 	}

@@ -30,7 +30,10 @@
 // affiliate.UniqueWindow older, or there is none (PruneVisitors forgets clicks older than the time it is
 // given). So a click that arrives in a later batch than a newer click of the same visitor and link is
 // never unique. A click whose id is already logged is not counted again. Aggregates are by the click's
-// own unix hour, whatever the order. Bot visits are counted, never logged.
+// own unix hour, whatever the order. Bot visits are counted, never logged. PruneClicks(before) deletes at
+// least the logged clicks of every batch whose clicks are all before before, never a click at or after
+// it, and returns how many it deleted; a backend that stores a batch as one record may keep the older
+// clicks of a batch that spans the limit until a later prune.
 //
 // Backup. Backup writes a consistent snapshot of the whole database to an io.Writer in the backend's
 // own format (for bbolt, a bbolt file that Open accepts) and returns the number of bytes written. It

@@ -32,6 +32,9 @@ type schema1Expect struct {
 	Affiliate map[int64]affiliate.Counts       `json:"affiliate"`
 	Reports   map[string][]affiliate.ReportRow `json:"reports"`
 	Stats     affiliate.Stats                  `json:"stats"`
+	// Clicks is not in the JSON: schema1Copy reads the file's one-record-per-click log before any
+	// migration runs.
+	Clicks map[string]affiliate.Click `json:"-"`
 }
 
 // schema1Copy writes the schema-1 fixture database into a temp dir and returns its path and what it holds.
@@ -68,6 +71,10 @@ func schema1Copy(t *testing.T) (string, schema1Expect) {
 	if want.Schema != 1 || len(want.Codes) == 0 || want.Stats.Clicks == 0 {
 		t.Fatalf("fixture expectations look empty: %+v", want.Stats)
 	}
+	want.Clicks = schema1Clicks(t, path)
+	if int64(len(want.Clicks)) != want.Stats.Clicks {
+		t.Fatalf("fixture logs %d clicks, counts %d", len(want.Clicks), want.Stats.Clicks)
+	}
 	return path, want
 }
 
@@ -81,8 +88,8 @@ func checkSchema1Data(t *testing.T, path string, want schema1Expect) {
 	}
 	defer s.Close()
 	ctx := t.Context()
-	if v, err := s.SchemaVersion(ctx); err != nil || v != 2 || SchemaLatest != 2 {
-		t.Fatalf("schema version %d, %v (latest %d); want 2", v, err, SchemaLatest)
+	if v, err := s.SchemaVersion(ctx); err != nil || v != 3 || SchemaLatest != 3 {
+		t.Fatalf("schema version %d, %v (latest %d); want 3", v, err, SchemaLatest)
 	}
 	for _, code := range want.Codes {
 		if got, err := s.LinkCounts(ctx, code, time.Time{}, time.Time{}); err != nil || got != want.Totals[code] {
@@ -114,6 +121,41 @@ func checkSchema1Data(t *testing.T, path string, want schema1Expect) {
 	if got, err := s.Stats(ctx); err != nil || got != want.Stats {
 		t.Fatalf("stats %+v %v, want %+v", got, err, want.Stats)
 	}
+	for id, c := range want.Clicks {
+		if got, err := s.GetClick(ctx, id); err != nil || got != c {
+			t.Fatalf("click %s: %+v %v, want %+v", id, got, err, c)
+		}
+	}
+	err = s.db.View(func(tx *bolt.Tx) error {
+		n := 0
+		var prevLast []byte
+		err := tx.Bucket(bClicks).ForEach(func(k, v []byte) error {
+			count, _, err := clickRecHeader(v)
+			if err != nil {
+				return fmt.Errorf("click record %s: %w", k, err)
+			}
+			clicks, err := recordClicks(v)
+			if err != nil || len(clicks) != count || clicks[0].ID != string(k) {
+				return fmt.Errorf("click record %s: %d clicks of %d, %v", k, len(clicks), count, err)
+			}
+			if prevLast != nil && string(prevLast) >= string(k) {
+				return fmt.Errorf("click record %s overlaps the one before (up to %s)", k, prevLast)
+			}
+			prevLast = []byte(clicks[len(clicks)-1].ID)
+			n += count
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if n != len(want.Clicks) {
+			return fmt.Errorf("%d clicks in the log, want %d", n, len(want.Clicks))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	err = s.db.View(func(tx *bolt.Tx) error {
 		for _, name := range countBuckets {
 			n := 0
@@ -136,6 +178,28 @@ func checkSchema1Data(t *testing.T, path string, want schema1Expect) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// schema1Clicks reads the click log of a database of schema 1 or 2 (one record per click).
+func schema1Clicks(t *testing.T, path string) map[string]affiliate.Click {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	clicks := map[string]affiliate.Click{}
+	err = db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bClicks).ForEach(func(k, v []byte) error {
+			c, err := decodeClick1(string(k), v)
+			clicks[c.ID] = c
+			return err
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return clicks
 }
 
 func TestMigrateSchema1(t *testing.T) {
@@ -173,6 +237,51 @@ func TestMigrateSchema1Interrupted(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
+	checkSchema1Data(t, path, want)
+}
+
+// TestMigrateClicksInterrupted converts part of the fixture's click log to records of many clicks, as
+// an interrupted migration 3 leaves it, before migration 2 has run, and opens the file: the migrations
+// start again and finish, and every click is found once.
+func TestMigrateClicksInterrupted(t *testing.T) {
+	defer func(old int) { migrateChunk = old }(migrateChunk)
+	migrateChunk = 5
+	path, want := schema1Copy(t)
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pos := []byte(nil)
+	for i := range 3 {
+		err := db.Update(func(tx *bolt.Tx) error {
+			var err error
+			pos, err = migrateClickRecords(tx, pos)
+			return err
+		})
+		if err != nil || pos == nil {
+			t.Fatalf("chunk %d: next %x, %v", i, pos, err)
+		}
+		if i == 1 {
+			// Skip ahead, so that old records are left between new ones.
+			err := db.View(func(tx *bolt.Tx) error {
+				c := tx.Bucket(bClicks).Cursor()
+				c.Seek(pos)
+				for range 3 {
+					c.Next()
+				}
+				k, _ := c.Next()
+				pos = bytes.Clone(k)
+				return nil
+			})
+			if err != nil || pos == nil {
+				t.Fatalf("skip: %x %v", pos, err)
+			}
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	migrateChunk = 7
 	checkSchema1Data(t, path, want)
 }
 

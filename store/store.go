@@ -37,8 +37,10 @@ import (
 //	links            code                         → affiliate.Link
 //	affiliate_links  affiliate id + product id    → code; one link per (affiliate, product)
 //	product_links    product id + code            → empty
-//	clicks           click id (string)            → click record (binary, see encodeClick); ids begin with
-//	                                                the click's time, so the log grows at its end
+//	clicks           smallest click id of a record → up to 1024 logged clicks of a batch, sorted by id
+//	                 (string)                       (binary, see clicklog.go); records never overlap, and
+//	                                                ids begin with the click's time, so the log grows at
+//	                                                its end
 //	visitors         code + visitor (8)           → unix ns of the visitor's last click (binary)
 //	agg_link         code + hour                  → count record (binary, see appendCounts)
 //	agg_affiliate    affiliate id + hour          → count record
@@ -100,6 +102,7 @@ type migration struct {
 var migrations = []migration{
 	{version: 1, name: "initial layout", up: func(tx *bolt.Tx, _ []byte) ([]byte, error) { return nil, createBuckets(tx) }},
 	{version: 2, name: "versioned count records", up: migrateCountRecords},
+	{version: 3, name: "click log in records of many clicks", up: migrateClickRecords},
 }
 
 // SchemaLatest is the schema version this binary writes.

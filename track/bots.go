@@ -1,6 +1,11 @@
 package track
 
-import "sync"
+import (
+	"hash/maphash"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
 
 //go:generate go run ./internal/botgen -data botdata -out bots_gen.go
 
@@ -28,12 +33,44 @@ var botExceptions = []string{
 
 // isBot reports whether a user agent belongs to a crawler, a link-preview fetcher or a script. An empty
 // user agent counts as a bot. The user agent is read as if it began and ended with "\n", which is how the
-// tokens of anchored upstream patterns are written. isBot is allocation-free and reads each byte once.
+// tokens of anchored upstream patterns are written. A user agent seen recently is answered from
+// botCache; otherwise the matcher reads each byte once. isBot allocates only when it caches a verdict.
 func isBot(ua string) bool {
 	if len(ua) == 0 {
 		return true
 	}
-	return botMatcher().match(ua)
+	if len(ua) > maxCachedUA {
+		return botMatcher().match(ua)
+	}
+	slot := &botCache[maphash.String(botCacheSeed, ua)&(botCacheSize-1)]
+	if v := slot.Load(); v != nil && v.ua == ua {
+		return v.bot
+	}
+	bot := botMatcher().match(ua)
+	slot.Store(&uaVerdict{ua: strings.Clone(ua), bot: bot})
+	return bot
+}
+
+// botCache remembers the verdicts of recent user agents: most visits come from a few browser builds, and
+// hashing a user agent and comparing it with the cached one costs a fraction of matching it. It is
+// direct-mapped (a user agent has one slot, picked by its hash; a newer one evicts the older) and
+// lock-free: a slot holds a pointer to an entry that is never changed once stored. A flood of distinct
+// user agents only replaces entries, so the cache never holds more than botCacheSize of them, each at
+// most maxCachedUA bytes; longer ones are matched every time.
+var (
+	botCache     [botCacheSize]atomic.Pointer[uaVerdict]
+	botCacheSeed = maphash.MakeSeed()
+)
+
+const (
+	botCacheSize = 4096 // a power of two
+	maxCachedUA  = 512
+)
+
+// uaVerdict is one entry of botCache.
+type uaVerdict struct {
+	ua  string
+	bot bool
 }
 
 // botMatcher builds the matcher on first use (a few milliseconds), so that commands that never

@@ -3,6 +3,7 @@ package track
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -144,7 +145,52 @@ func TestIsBotAllocations(t *testing.T) {
 	}
 }
 
-// BenchmarkIsBot is a mobile Chrome user agent, the common case: a person, so every byte is read.
+// TestIsBotCacheFlood asks for many distinct user agents from several goroutines at once, each often
+// enough to hit, evict and refill cache slots, and checks every answer against the matcher (run with
+// -race for the cache's memory ordering).
+func TestIsBotCacheFlood(t *testing.T) {
+	uas := make([]string, 3*botCacheSize)
+	for i := range uas {
+		switch i % 3 {
+		case 0:
+			uas[i] = fmt.Sprintf("Mozilla/5.0 (Linux; Android %d; SM-A%d) Chrome/%d.0 Mobile", i%14, i, i)
+		case 1:
+			uas[i] = fmt.Sprintf("Mozilla/5.0 (compatible; Googlebot/%d.1)", i)
+		default:
+			uas[i] = fmt.Sprintf("CUBOT X%d Build/%d", i, i) // an exception that contains a token
+		}
+	}
+	uas = append(uas, benchUAs.long, benchUAs.long+"Spider")
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(g), 1))
+			for range 20000 {
+				ua := uas[rng.IntN(len(uas))]
+				if rng.IntN(4) == 0 {
+					ua = uas[rng.IntN(8)] // a few hot ones
+				}
+				if got, want := isBot(ua), botMatcher().match(ua); got != want {
+					t.Errorf("isBot(%q) = %v, want %v", ua, got, want)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// BenchmarkIsBotUncached is the matcher alone on the mobile Chrome user agent, as on a cache miss.
+func BenchmarkIsBotUncached(b *testing.B) {
+	ua := benchUAs.browser
+	m := botMatcher()
+	b.ReportAllocs()
+	for b.Loop() {
+		m.match(ua)
+	}
+}
+
+// BenchmarkIsBot is a mobile Chrome user agent, the common case: a person, answered from the cache.
 func BenchmarkIsBot(b *testing.B) {
 	ua := benchUAs.browser
 	b.ReportAllocs()

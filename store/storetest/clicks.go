@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -393,7 +394,11 @@ func testPruneClicksKeepsAggregates(t *testing.T, open Open) {
 		copy(id[affiliate.ClickIDTimeLen:], fmt.Sprintf("%09d", i))
 		clicks = append(clicks, click(l, string(id), at, uint64(i)))
 	}
-	f.record(t, clicks...)
+	// One batch a click: a backend may keep a whole batch while any of its clicks is at or after the
+	// limit (see testPruneClicksAcrossBatches).
+	for _, c := range clicks {
+		f.record(t, c)
+	}
 	before, err := f.s.LinkCounts(t.Context(), l.Code, time.Time{}, time.Time{})
 	if err != nil || before.Clicks != 12 {
 		t.Fatalf("counts before: %+v %v", before, err)
@@ -414,5 +419,171 @@ func testPruneClicksKeepsAggregates(t *testing.T, open Open) {
 	}
 	if n, err := f.s.PruneClicks(t.Context(), base.Add(5*time.Hour)); err != nil || n != 0 {
 		t.Fatalf("second prune: %d %v", n, err)
+	}
+}
+
+// redirectID is a click id of the redirect's layout for a click at at, ending in n.
+func redirectID(at time.Time, n int) string {
+	id := make([]byte, affiliate.ClickIDLen)
+	affiliate.PutClickTime(id, at)
+	copy(id[affiliate.ClickIDTimeLen:], fmt.Sprintf("%09d", n))
+	return string(id)
+}
+
+// testPruneClicksAcrossBatches prunes a log of several batches with a limit inside one of them: every
+// click at or after the limit stays, batches wholly before it go, and clicks of the batch that spans the
+// limit may stay (PruneClicks deletes at least what is wholly older, never anything newer).
+func testPruneClicksAcrossBatches(t *testing.T, open Open) {
+	f, l1, l2, _ := clickSetup(t, open)
+	base := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	var all []affiliate.Click
+	for b := range 4 { // batches of 3 clicks, an hour apart within a batch, 10 hours between batches
+		var batch []affiliate.Click
+		for i := range 3 {
+			at := base.Add(time.Duration(10*b+i) * time.Hour)
+			l := l1
+			if i == 1 {
+				l = l2
+			}
+			batch = append(batch, click(l, redirectID(at, 3*b+i), at, uint64(i)))
+		}
+		all = append(all, f.record(t, batch...)...)
+	}
+	limit := base.Add(21 * time.Hour) // inside the third batch (20 h, 21 h, 22 h)
+	n, err := f.s.PruneClicks(t.Context(), limit)
+	if err != nil || n < 6 || n > 7 {
+		t.Fatalf("pruned %d, %v; want the 6 clicks of the first two batches (7 with the third's first)", n, err)
+	}
+	gone := 0
+	for _, c := range all {
+		got, err := f.s.GetClick(t.Context(), c.ID)
+		switch {
+		case err == nil && got != c:
+			t.Fatalf("click %s = %+v, want %+v", c.ID, got, c)
+		case err != nil && !errors.Is(err, affiliate.ErrClickNotFound):
+			t.Fatal(err)
+		case err != nil && !c.At.Before(limit):
+			t.Fatalf("click %s at %v pruned with limit %v", c.ID, c.At, limit)
+		case err != nil:
+			gone++
+		case c.At.Before(base.Add(20 * time.Hour)):
+			t.Fatalf("click %s of a batch wholly before the limit kept", c.ID)
+		}
+	}
+	if gone != n {
+		t.Fatalf("%d clicks gone, PruneClicks said %d", gone, n)
+	}
+	if st, err := f.s.Stats(t.Context()); err != nil || st.Clicks != 12 {
+		t.Fatalf("stats after prune %+v %v", st, err)
+	}
+	if n, err := f.s.PruneClicks(t.Context(), base.Add(100*time.Hour)); err != nil || n != 12-gone {
+		t.Fatalf("pruning everything: %d %v, want %d", n, err, 12-gone)
+	}
+	// An empty log takes new clicks, and a retried batch is still not counted twice.
+	late := []affiliate.Click{click(l1, redirectID(base.Add(200*time.Hour), 1), base.Add(200*time.Hour), 1)}
+	f.record(t, late...)
+	if out := f.record(t, late...); out[0].Unique {
+		t.Fatal("retried click counted unique after prune")
+	}
+	if c, _ := f.s.LinkCounts(t.Context(), l1.Code, base.Add(200*time.Hour), base.Add(201*time.Hour)); c.Clicks != 1 {
+		t.Fatalf("retried click counted again: %+v", c)
+	}
+}
+
+// testClicksAcrossBatches records batches whose ids interleave (ids out of time order, as clicks given
+// their own ids may be) and checks that every click is found, that no id is logged twice, and that a
+// retried batch and single repeated ids are not counted again.
+func testClicksAcrossBatches(t *testing.T, open Open) {
+	f, l1, l2, _ := clickSetup(t, open)
+	t0 := time.Date(2024, 3, 10, 10, 0, 0, 0, time.UTC)
+	want := map[string]affiliate.Click{}
+	var clicks int64
+	rec := func(ids ...string) []affiliate.Click {
+		t.Helper()
+		batch := make([]affiliate.Click, len(ids))
+		for i, id := range ids {
+			l := l1
+			if i%2 == 1 {
+				l = l2
+			}
+			batch[i] = click(l, id, t0.Add(time.Duration(len(want)+i)*time.Minute), uint64(100+len(want)+i))
+		}
+		out := f.record(t, batch...)
+		for _, c := range out {
+			if _, ok := want[c.ID]; !ok {
+				want[c.ID] = c
+				clicks++
+			}
+		}
+		return out
+	}
+	rec("m10", "m20", "m30")        // the first record: m10…m30
+	rec("m40", "z90")               // above it
+	rec("m15", "m25", "a00", "m35") // inside the first record, before it, and between the two
+	rec("m50", "z99", "m36")        // inside the second record, after it, between
+	if out := rec("m15", "z99", "m10", "a00"); slices.ContainsFunc(out, func(c affiliate.Click) bool { return c.Unique }) {
+		t.Fatal("repeated ids counted unique")
+	}
+	if out := rec("m50", "z99", "m36"); slices.ContainsFunc(out, func(c affiliate.Click) bool { return c.Unique }) {
+		t.Fatal("retried batch counted unique")
+	}
+	rec("m12", "m11", "z95", "a01", "m37")
+	for id, c := range want {
+		got, err := f.s.GetClick(t.Context(), id)
+		if err != nil || got != c {
+			t.Fatalf("GetClick(%q) = %+v, %v; want %+v", id, got, err, c)
+		}
+	}
+	for _, id := range []string{"m", "m1", "m100", "m21", "a", "z", "z999", "zz", "0", "m38"} {
+		if _, err := f.s.GetClick(t.Context(), id); !errors.Is(err, affiliate.ErrClickNotFound) {
+			t.Fatalf("GetClick(%q): %v, want not found", id, err)
+		}
+	}
+	if st, err := f.s.Stats(t.Context()); err != nil || st.Clicks != clicks {
+		t.Fatalf("stats %+v %v, want %d clicks", st, err, clicks)
+	}
+	c1, _ := f.s.LinkCounts(t.Context(), l1.Code, time.Time{}, time.Time{})
+	c2, _ := f.s.LinkCounts(t.Context(), l2.Code, time.Time{}, time.Time{})
+	if c1.Clicks+c2.Clicks != clicks {
+		t.Fatalf("link counts %+v + %+v, want %d clicks", c1, c2, clicks)
+	}
+}
+
+// testClicksOneMillisecond records batches whose ids all share one time prefix, so that every batch's
+// ids fall among the ones logged before (as with a clock that stands still), retries one, and checks
+// that every click is found once and counted once.
+func testClicksOneMillisecond(t *testing.T, open Open) {
+	f, l1, _, _ := clickSetup(t, open)
+	at := time.Date(2024, 3, 10, 10, 0, 0, 0, time.UTC)
+	rng := rand.New(rand.NewPCG(13, 14))
+	want := map[string]affiliate.Click{}
+	var batches [][]affiliate.Click
+	for b := range 6 {
+		batch := make([]affiliate.Click, 700)
+		for i := range batch {
+			var id [affiliate.ClickIDLen]byte
+			affiliate.PutClickTime(id[:], at)
+			for j := affiliate.ClickIDTimeLen; j < affiliate.ClickIDLen; j++ {
+				id[j] = affiliate.Alphabet[rng.IntN(len(affiliate.Alphabet))]
+			}
+			batch[i] = click(l1, string(id[:]), at, uint64(b*1000+i))
+		}
+		for _, c := range f.record(t, batch...) {
+			want[c.ID] = c
+		}
+		batches = append(batches, batch)
+	}
+	for _, c := range f.record(t, batches[2]...) {
+		if c.Unique {
+			t.Fatalf("retried click %s counted unique", c.ID)
+		}
+	}
+	for id, c := range want {
+		if got, err := f.s.GetClick(t.Context(), id); err != nil || got != c {
+			t.Fatalf("GetClick(%q) = %+v, %v; want %+v", id, got, err, c)
+		}
+	}
+	if c, err := f.s.LinkCounts(t.Context(), l1.Code, time.Time{}, time.Time{}); err != nil || c.Clicks != int64(len(want)) {
+		t.Fatalf("counts %+v %v, want %d clicks", c, err, len(want))
 	}
 }
