@@ -27,14 +27,14 @@ func testCancelled(t *testing.T, open Open) {
 	p := f.product(t, 10, "Kopi", 1000)
 	l := f.join(t, 20, p.ID)
 	now := f.clock.Now()
-	f.record(t, click(l, "c1", now.Add(-time.Hour), 1), click(l, "c2", now, 2))
+	f.record(t, click(l, "c1", now.Add(-time.Hour), 1), click(l, "c2", now, 2), click(l, cid("c1"), now.Add(-time.Hour), 5))
 	if err := f.s.SaveFlow(t.Context(), affiliate.Flow{UserID: 20, Name: "x", Step: "a"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.s.AddFeedback(t.Context(), affiliate.Feedback{ProductID: p.ID, AffiliateID: 20, Text: "bagus"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := f.s.RecordOrder(t.Context(), affiliate.OrderReport{SellerID: 10, OrderID: "o1", ClickID: "c1", Amount: 50000, Status: affiliate.OrderPending, OccurredAt: now}); err != nil {
+	if _, _, err := f.s.RecordOrder(t.Context(), affiliate.OrderReport{SellerID: 10, OrderID: "o1", ClickID: cid("c1"), Amount: 50000, Status: affiliate.OrderPending, OccurredAt: now}); err != nil {
 		t.Fatal(err)
 	}
 	key, err := f.s.APIKey(t.Context(), 10)

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -39,6 +40,11 @@ func (f *orderFixture) order(t *testing.T, r affiliate.OrderReport) (affiliate.O
 		t.Fatalf("record order %+v: %v", r, err)
 	}
 	return o, changed
+}
+
+// cid makes a click id of the valid form (affiliate.ValidClickID) from a short name.
+func cid(name string) string {
+	return (name + strings.Repeat("0", affiliate.ClickIDLen))[:affiliate.ClickIDLen]
 }
 
 func orderCounts(orders int64, gmv, refunded, pending, settled, reversed affiliate.Rupiah) affiliate.OrderCounts {
@@ -79,12 +85,12 @@ func testRecordOrderLifecycle(t *testing.T, open Open) {
 	f := newOrderFixture(t, open)
 	ctx := t.Context()
 	now := f.clock.Now()
-	f.record(t, click(f.l, "c1", now.Add(-time.Hour), 1))
-	new := affiliate.OrderReport{SellerID: 10, OrderID: "A-1", ClickID: "c1", Amount: 100000, Status: affiliate.OrderPending, OccurredAt: now.Add(-time.Minute)}
+	f.record(t, click(f.l, cid("c1"), now.Add(-time.Hour), 1))
+	new := affiliate.OrderReport{SellerID: 10, OrderID: "A-1", ClickID: cid("c1"), Amount: 100000, Status: affiliate.OrderPending, OccurredAt: now.Add(-time.Minute)}
 
 	o, changed := f.order(t, new)
 	if !changed || o.Commission != 10000 || o.Rate != 1000 || o.AffiliateID != 20 || o.LinkCode != f.l.Code ||
-		o.ProductID != f.p.ID || o.SellerID != 10 || o.ClickID != "c1" || o.Status != affiliate.OrderPending {
+		o.ProductID != f.p.ID || o.SellerID != 10 || o.ClickID != cid("c1") || o.Status != affiliate.OrderPending {
 		t.Fatalf("new order %+v changed %v", o, changed)
 	}
 	if got, err := f.s.GetOrder(ctx, 10, "A-1"); err != nil || !got.OccurredAt.Equal(o.OccurredAt) || got.Commission != o.Commission || got.Status != o.Status {
@@ -172,10 +178,10 @@ func testOrderAttribution(t *testing.T, open Open) {
 	now := f.clock.Now()
 	window := affiliate.DefaultAttributionWindow
 	f.record(t,
-		click(f.l, "old", now.Add(-window-time.Minute), 1),
-		click(f.l, "edge", now.Add(-window+time.Minute), 2),
-		click(f.l, "late", now.Add(-time.Minute), 3),
-		click(f.other, "theirs", now.Add(-time.Hour), 4),
+		click(f.l, cid("old"), now.Add(-window-time.Minute), 1),
+		click(f.l, cid("edge"), now.Add(-window+time.Minute), 2),
+		click(f.l, cid("late"), now.Add(-time.Minute), 3),
+		click(f.other, cid("theirs"), now.Add(-time.Hour), 4),
 	)
 	rep := func(id, clickID, code string, at time.Time) affiliate.OrderReport {
 		return affiliate.OrderReport{SellerID: 10, OrderID: id, ClickID: clickID, LinkCode: code, Amount: 10000, Status: affiliate.OrderPending, OccurredAt: at}
@@ -186,12 +192,12 @@ func testOrderAttribution(t *testing.T, open Open) {
 		code   affiliate.Code
 		reason string
 	}{
-		{"outside the window", rep("o1", "old", "", now), affiliate.EUnprocessable, "outside_window"},
-		{"before its click", rep("o2", "late", "", now.Add(-time.Hour)), affiliate.EUnprocessable, "order_before_click"},
-		{"unknown click", rep("o3", "nosuchclick", "", now), affiliate.ENotFound, ""},
+		{"outside the window", rep("o1", cid("old"), "", now), affiliate.EUnprocessable, "outside_window"},
+		{"before its click", rep("o2", cid("late"), "", now.Add(-time.Hour)), affiliate.EUnprocessable, "order_before_click"},
+		{"unknown click", rep("o3", cid("nosuchclick"), "", now), affiliate.ENotFound, ""},
 		{"unknown link code", rep("o4", "", "ZZZZZZZZ", now), affiliate.ENotFound, ""},
 		{"another seller's link", rep("o5", "", f.other.Code, now), affiliate.ENotFound, ""},
-		{"another seller's click", rep("o6", "theirs", "", now), affiliate.ENotFound, ""},
+		{"another seller's click", rep("o6", cid("theirs"), "", now), affiliate.ENotFound, ""},
 		{"a change of an unknown order", affiliate.OrderReport{SellerID: 10, OrderID: "o7", Status: affiliate.OrderSettled}, affiliate.ENotFound, "order_not_found"},
 		{"no order id", rep("", "", f.l.Code, now), affiliate.EInvalid, ""},
 		{"in the future", rep("o8", "", f.l.Code, now.Add(time.Hour)), affiliate.EInvalid, ""},
@@ -215,7 +221,7 @@ func testOrderAttribution(t *testing.T, open Open) {
 	}
 
 	// Inside the window by a minute; a link code has no window at all.
-	if o, _ := f.order(t, rep("in", "edge", "", now)); o.ClickID != "edge" || o.AffiliateID != 20 {
+	if o, _ := f.order(t, rep("in", cid("edge"), "", now)); o.ClickID != cid("edge") || o.AffiliateID != 20 {
 		t.Fatalf("in the window: %+v", o)
 	}
 	if o, _ := f.order(t, rep("code", "", f.l.Code, now)); o.ClickID != "" || o.LinkCode != f.l.Code {
@@ -249,17 +255,17 @@ func testImportOrders(t *testing.T, open Open) {
 	f := newOrderFixture(t, open)
 	ctx := t.Context()
 	now := f.clock.Now()
-	f.record(t, click(f.l, "c1", now.Add(-time.Hour), 1))
+	f.record(t, click(f.l, cid("c1"), now.Add(-time.Hour), 1))
 	f.order(t, affiliate.OrderReport{SellerID: 10, OrderID: "known", LinkCode: f.l.Code, Amount: 30000, Status: affiliate.OrderPending, OccurredAt: now})
 	rows := []affiliate.OrderReport{
 		{OrderID: "i1", LinkCode: f.l.Code, Amount: 10000, Status: affiliate.OrderPending, OccurredAt: now},      // 1 imported
 		{OrderID: "", LinkCode: f.l.Code, Amount: 10000, Status: affiliate.OrderPending, OccurredAt: now},        // 2 invalid
-		{OrderID: "i3", ClickID: "nosuch", Amount: 10000, Status: affiliate.OrderPending, OccurredAt: now},       // 3 unknown click
+		{OrderID: "i3", ClickID: cid("nosuch"), Amount: 10000, Status: affiliate.OrderPending, OccurredAt: now},  // 3 unknown click
 		{OrderID: "i1", LinkCode: f.l.Code, Amount: 10000, Status: affiliate.OrderPending, OccurredAt: now},      // 4 unchanged
 		{OrderID: "i1", Status: affiliate.OrderSettled},                                                          // 5 imported
 		{SellerID: 11, OrderID: "i6", LinkCode: f.other.Code, Amount: 1, Status: affiliate.OrderPending},         // 6 another seller
 		{OrderID: "known", Status: affiliate.OrderSettled},                                                       // 7 imported
-		{OrderID: "i8", ClickID: "c1", Amount: 20000, Status: affiliate.OrderPending, OccurredAt: now},           // 8 imported
+		{OrderID: "i8", ClickID: cid("c1"), Amount: 20000, Status: affiliate.OrderPending, OccurredAt: now},      // 8 imported
 		{OrderID: "i1", Status: affiliate.OrderPending},                                                          // 9 transition
 		{OrderID: "i10", LinkCode: f.other.Code, Amount: 10000, Status: affiliate.OrderPending, OccurredAt: now}, // 10 other's link
 	}
@@ -362,8 +368,8 @@ func testAffiliateHours(t *testing.T, open Open) {
 	f := newOrderFixture(t, open)
 	ctx := t.Context()
 	h0 := f.clock.Now().Truncate(time.Hour).Add(-5 * time.Hour)
-	f.record(t, click(f.l, "a", h0.Add(10*time.Minute), 1), click(f.l, "b", h0.Add(20*time.Minute), 1), click(f.l, "c", h0.Add(3*time.Hour), 2))
-	f.order(t, affiliate.OrderReport{SellerID: 10, OrderID: "x", ClickID: "a", Amount: 50000, Status: affiliate.OrderPending, OccurredAt: h0.Add(2*time.Hour + time.Minute)})
+	f.record(t, click(f.l, cid("a"), h0.Add(10*time.Minute), 1), click(f.l, cid("b"), h0.Add(20*time.Minute), 1), click(f.l, cid("c"), h0.Add(3*time.Hour), 2))
+	f.order(t, affiliate.OrderReport{SellerID: 10, OrderID: "x", ClickID: cid("a"), Amount: 50000, Status: affiliate.OrderPending, OccurredAt: h0.Add(2*time.Hour + time.Minute)})
 	got, err := f.s.AffiliateHours(ctx, 20, h0, h0.Add(24*time.Hour))
 	if err != nil {
 		t.Fatal(err)
@@ -400,14 +406,14 @@ func testProductAndSellerCounts(t *testing.T, open Open) {
 	l2 := f.join(t, 22, f.p.ID)
 	p2 := f.product(t, 10, "Gula", 2000)
 	l3 := f.join(t, 20, p2.ID)
-	f.record(t, click(f.l, "a", now.Add(-time.Hour), 1), click(l2, "b", now.Add(-time.Hour), 2), click(l3, "c", now, 3),
-		click(f.other, "d", now, 4))
+	f.record(t, click(f.l, cid("a"), now.Add(-time.Hour), 1), click(l2, cid("b"), now.Add(-time.Hour), 2), click(l3, cid("c"), now, 3),
+		click(f.other, cid("d"), now, 4))
 	bot := click(f.l, "", now, 5)
 	bot.Bot = true
 	f.record(t, bot)
-	f.order(t, affiliate.OrderReport{SellerID: 10, OrderID: "1", ClickID: "a", Amount: 10000, Status: affiliate.OrderPending, OccurredAt: now})
-	f.order(t, affiliate.OrderReport{SellerID: 10, OrderID: "2", ClickID: "b", Amount: 20000, Status: affiliate.OrderSettled, OccurredAt: now})
-	f.order(t, affiliate.OrderReport{SellerID: 10, OrderID: "3", ClickID: "c", Amount: 30000, Status: affiliate.OrderPending, OccurredAt: now})
+	f.order(t, affiliate.OrderReport{SellerID: 10, OrderID: "1", ClickID: cid("a"), Amount: 10000, Status: affiliate.OrderPending, OccurredAt: now})
+	f.order(t, affiliate.OrderReport{SellerID: 10, OrderID: "2", ClickID: cid("b"), Amount: 20000, Status: affiliate.OrderSettled, OccurredAt: now})
+	f.order(t, affiliate.OrderReport{SellerID: 10, OrderID: "3", ClickID: cid("c"), Amount: 30000, Status: affiliate.OrderPending, OccurredAt: now})
 
 	want := affiliate.Counts{Clicks: 2, UniqueClicks: 2, BotVisits: 1, OrderCounts: orderCounts(2, 30000, 0, 1000, 2000, 0)}
 	if got, err := f.s.ProductCounts(ctx, f.p.ID, time.Time{}, time.Time{}); err != nil || got != want {
@@ -460,7 +466,7 @@ func testConcurrentOrders(t *testing.T, open Open) {
 					}
 				}
 				// An order that cannot count, in the same groups as the others.
-				if _, _, err := f.s.RecordOrder(t.Context(), affiliate.OrderReport{SellerID: 10, OrderID: id + "x", ClickID: "nosuch", Amount: 1000, Status: affiliate.OrderPending}); affiliate.ErrorCode(err) != affiliate.ENotFound {
+				if _, _, err := f.s.RecordOrder(t.Context(), affiliate.OrderReport{SellerID: 10, OrderID: id + "x", ClickID: cid("nosuch"), Amount: 1000, Status: affiliate.OrderPending}); affiliate.ErrorCode(err) != affiliate.ENotFound {
 					errs <- fmt.Errorf("unknown click: %v", err)
 					return
 				}
