@@ -54,6 +54,10 @@ func (s *Store) RecordOrder(ctx context.Context, r affiliate.OrderReport) (o aff
 	return o, changed, nil
 }
 
+// orderBatchDelay is bbolt's DB.MaxBatchDelay: how long the first call of a group waits for others to
+// join before the group commits.
+var orderBatchDelay = 2 * time.Millisecond
+
 // isDomainError reports whether err is a domain error other than EInternal: a refusal of the report,
 // not a failure of the store.
 func isDomainError(err error) bool {

@@ -194,6 +194,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, openError(path, err)
 	}
+	db.MaxBatchDelay = orderBatchDelay
 	s := &Store{db: db, now: opts.Now, window: opts.AttributionWindow, rand: lockedReader{r: opts.Rand}, shopHosts: opts.ShopHosts}
 	if opts.ReadOnly {
 		return s, nil
