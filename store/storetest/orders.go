@@ -263,7 +263,7 @@ func testImportOrders(t *testing.T, open Open) {
 		{OrderID: "i3", ClickID: cid("nosuch"), Amount: 10000, Status: affiliate.OrderPending, OccurredAt: now},  // 3 unknown click
 		{OrderID: "i1", LinkCode: f.l.Code, Amount: 10000, Status: affiliate.OrderPending, OccurredAt: now},      // 4 unchanged
 		{OrderID: "i1", Status: affiliate.OrderSettled},                                                          // 5 imported
-		{SellerID: 11, OrderID: "i6", LinkCode: f.other.Code, Amount: 1, Status: affiliate.OrderPending},         // 6 another seller
+		{SellerID: 11, OrderID: "i6", LinkCode: f.other.Code, Amount: 1, Status: affiliate.OrderPending},         // 6 another seller's link, whatever SellerID says
 		{OrderID: "known", Status: affiliate.OrderSettled},                                                       // 7 imported
 		{OrderID: "i8", ClickID: cid("c1"), Amount: 20000, Status: affiliate.OrderPending, OccurredAt: now},      // 8 imported
 		{OrderID: "i1", Status: affiliate.OrderPending},                                                          // 9 transition
