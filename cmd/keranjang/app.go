@@ -69,7 +69,7 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger, opt Options) (_ 
 		log.Warn().Str("variable", "KERANJANG_DB").Str("db", cfg.DB).
 			Msg("KERANJANG_DB is an empty file: a new, empty database is created in it")
 	}
-	a.store, err = store.Open(cfg.DB, store.Options{Now: opt.Now, ShopHosts: cfg.ShopHosts})
+	a.store, err = store.Open(cfg.DB, store.Options{Now: opt.Now, ShopHosts: cfg.ShopHosts, AttributionWindow: cfg.AttributionWindow})
 	if err != nil {
 		return nil, dbError(cfg.name("KERANJANG_DB"), err)
 	}
@@ -93,7 +93,7 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger, opt Options) (_ 
 	trackCfg := track.Config{
 		Addr: cfg.HTTPAddr, PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies,
 		AdminToken: cfg.AdminToken.Reveal(), Now: opt.Now, Logger: log, Registry: a.reg,
-		Ready: a.bot.Ready, DefaultLocation: cfg.TimeZone,
+		Ready: a.bot.Ready, DefaultLocation: cfg.TimeZone, Notifier: notifier,
 	}
 	if cfg.WebhookURL != "" {
 		trackCfg.Webhook = a.bot.WebhookHandler()
