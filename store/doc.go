@@ -32,6 +32,19 @@
 // never unique. A click whose id is already logged is not counted again. Aggregates are by the click's
 // own unix hour, whatever the order. Bot visits are counted, never logged.
 //
+// Orders. An order is unique per (seller, order id). RecordOrder validates a report before any
+// transaction, then attributes a first report (by click id within Options.AttributionWindow of the
+// order, or by link code without a window; the link's product must be the reporting seller's, and
+// another seller's link or click is as unknown as a missing one) or applies a later one by the rules in
+// affiliate, and writes the order with every aggregate it moves (per link, affiliate, product and seller
+// by the unix hour of the order's time, and the link's totals) in one transaction that is durable before
+// it returns. The same report again changes and writes nothing (changed false). Aggregates move by the
+// difference of affiliate.Order.Counts before and after, so every aggregate is always the sum over the
+// orders in it; a change that would take a stored count below zero is an internal error and writes
+// nothing. ImportOrders does the same for a batch in one transaction, with a result per row. Reports read
+// aggregates only, never the orders; clicks count in the per-product and per-seller aggregates too.
+// SellerOrders pages like ListUsers, by (whole second of the order's time, order id).
+//
 // Backup. Backup writes a consistent snapshot of the whole database to an io.Writer in the backend's
 // own format (for bbolt, a bbolt file that Open accepts) and returns the number of bytes written. It
 // never holds up writers or Close while the writer is slow or blocked: a backend takes its snapshot to

@@ -54,6 +54,10 @@ func (s *Store) RecordOrder(ctx context.Context, r affiliate.OrderReport) (o aff
 	return o, changed, nil
 }
 
+// orderBatchDelay is bbolt's DB.MaxBatchDelay: how long the first call of a group waits for others to
+// join before the group commits.
+var orderBatchDelay = 2 * time.Millisecond
+
 // isDomainError reports whether err is a domain error other than EInternal: a refusal of the report,
 // not a failure of the store.
 func isDomainError(err error) bool {
@@ -243,8 +247,8 @@ func moveOrderAggregates(tx *bolt.Tx, before, after *affiliate.Order) error {
 // click, an impossible transition) is rejected without stopping the others. The results are in the
 // batch's order.
 //
-// A report's SellerID may be left zero (it is sellerID); another seller's id is rejected with EInvalid
-// "seller_mismatch". A later row about the same order sees what the rows before it did.
+// Every report is taken as sellerID's, whatever its SellerID says: a file sent by a seller speaks only for
+// that seller. A later row about the same order sees what the rows before it did.
 func (s *Store) ImportOrders(ctx context.Context, sellerID int64, reports []affiliate.OrderReport) ([]affiliate.OrderResult, error) {
 	now := s.now()
 	results := make([]affiliate.OrderResult, len(reports))
@@ -252,17 +256,9 @@ func (s *Store) ImportOrders(ctx context.Context, sellerID int64, reports []affi
 	valid := make([]bool, len(reports))
 	for i, r := range reports {
 		results[i].Row = i + 1
-		if r.SellerID == 0 {
-			r.SellerID = sellerID
-		}
+		r.SellerID = sellerID
 		rs[i] = r
-		var err error
-		if r.SellerID != sellerID {
-			err = affiliate.Errorf(affiliate.EInvalid, "seller_mismatch")
-		} else {
-			err = affiliate.ValidateOrderReport(r, now)
-		}
-		if err != nil {
+		if err := affiliate.ValidateOrderReport(r, now); err != nil {
 			results[i].Outcome, results[i].Err = affiliate.OutcomeRejected, err
 			continue
 		}

@@ -198,6 +198,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, openError(path, err)
 	}
+	db.MaxBatchDelay = orderBatchDelay
 	if opts.NoGroupCommit {
 		db.MaxBatchSize = 0 // every DB.Batch call runs alone at once
 	}

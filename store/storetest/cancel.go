@@ -27,11 +27,14 @@ func testCancelled(t *testing.T, open Open) {
 	p := f.product(t, 10, "Kopi", 1000)
 	l := f.join(t, 20, p.ID)
 	now := f.clock.Now()
-	f.record(t, click(l, "c1", now.Add(-time.Hour), 1), click(l, "c2", now, 2))
+	f.record(t, click(l, "c1", now.Add(-time.Hour), 1), click(l, "c2", now, 2), click(l, cid("c1"), now.Add(-time.Hour), 5))
 	if err := f.s.SaveFlow(t.Context(), affiliate.Flow{UserID: 20, Name: "x", Step: "a"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.s.AddFeedback(t.Context(), affiliate.Feedback{ProductID: p.ID, AffiliateID: 20, Text: "bagus"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.s.RecordOrder(t.Context(), affiliate.OrderReport{SellerID: 10, OrderID: "o1", ClickID: cid("c1"), Amount: 50000, Status: affiliate.OrderPending, OccurredAt: now}); err != nil {
 		t.Fatal(err)
 	}
 	key, err := f.s.APIKey(t.Context(), 10)
@@ -108,6 +111,22 @@ func testCancelled(t *testing.T, open Open) {
 			return err
 		},
 		"SellerFeedback": func() error { _, err := f.s.SellerFeedback(ctx, 10, 0); return err },
+		"RecordOrder": func() error {
+			_, _, err := f.s.RecordOrder(ctx, affiliate.OrderReport{SellerID: 10, OrderID: "new", LinkCode: l.Code, Amount: 1000, Status: affiliate.OrderPending})
+			return err
+		},
+		"ImportOrders": func() error {
+			_, err := f.s.ImportOrders(ctx, 10, []affiliate.OrderReport{{OrderID: "imp", LinkCode: l.Code, Amount: 1000, Status: affiliate.OrderPending}})
+			return err
+		},
+		"GetOrder": func() error { _, err := f.s.GetOrder(ctx, 10, "o1"); return err },
+		"SellerOrders": func() error {
+			_, err := f.s.SellerOrders(ctx, 10, time.Time{}, time.Time{}, affiliate.OrderCursor{}, 10)
+			return err
+		},
+		"AffiliateHours": func() error { _, err := f.s.AffiliateHours(ctx, 20, time.Time{}, future); return err },
+		"ProductCounts":  func() error { _, err := f.s.ProductCounts(ctx, p.ID, time.Time{}, time.Time{}); return err },
+		"SellerCounts":   func() error { _, err := f.s.SellerCounts(ctx, 10, time.Time{}, time.Time{}); return err },
 		"Stats":          func() error { _, err := f.s.Stats(ctx); return err },
 	}
 	// Every method that takes a context is in the table.
@@ -170,5 +189,8 @@ func snapshot(t *testing.T, f *fixture, productID uint64, code, key string) stri
 	add(f.s.AffiliateLinks(ctx, 21))
 	add(f.s.GetLink(ctx, code))
 	add(f.s.Target(ctx, code))
+	add(f.s.SellerOrders(ctx, 10, time.Time{}, time.Time{}, affiliate.OrderCursor{}, 100))
+	add(f.s.ProductCounts(ctx, productID, time.Time{}, time.Time{}))
+	add(f.s.SellerCounts(ctx, 10, time.Time{}, time.Time{}))
 	return fmt.Sprintf("%+v", out)
 }

@@ -67,6 +67,14 @@ type Backend interface {
 	LinkCounts(ctx context.Context, code string, from, to time.Time) (affiliate.Counts, error)
 	AffiliateCounts(ctx context.Context, affiliateID int64, from, to time.Time) (affiliate.Counts, error)
 	AffiliateReport(ctx context.Context, sellerID int64, productID uint64, from, to time.Time) ([]affiliate.ReportRow, error)
+	AffiliateHours(ctx context.Context, affiliateID int64, from, to time.Time) ([]affiliate.HourCounts, error)
+	ProductCounts(ctx context.Context, productID uint64, from, to time.Time) (affiliate.Counts, error)
+	SellerCounts(ctx context.Context, sellerID int64, from, to time.Time) (affiliate.Counts, error)
+
+	RecordOrder(ctx context.Context, r affiliate.OrderReport) (affiliate.Order, bool, error)
+	ImportOrders(ctx context.Context, sellerID int64, reports []affiliate.OrderReport) ([]affiliate.OrderResult, error)
+	GetOrder(ctx context.Context, sellerID int64, orderID string) (affiliate.Order, error)
+	SellerOrders(ctx context.Context, sellerID int64, from, to time.Time, after affiliate.OrderCursor, limit int) ([]affiliate.Order, error)
 
 	AddFeedback(ctx context.Context, f affiliate.Feedback) (affiliate.Feedback, error)
 	SellerFeedback(ctx context.Context, sellerID int64, limit int) ([]affiliate.Feedback, error)
@@ -120,6 +128,14 @@ var suite = []struct {
 	{"PingAfterClose", testPingAfterClose},
 	{"PersistenceAcrossReopen", testPersistenceAcrossReopen},
 	{"Stats", testStats},
+	{"RecordOrderLifecycle", testRecordOrderLifecycle},
+	{"OrderAttribution", testOrderAttribution},
+	{"OrderRateAtOrderTime", testOrderRateAtOrderTime},
+	{"ImportOrders", testImportOrders},
+	{"SellerOrdersPaging", testSellerOrdersPaging},
+	{"AffiliateHours", testAffiliateHours},
+	{"ProductAndSellerCounts", testProductAndSellerCounts},
+	{"ConcurrentOrders", testConcurrentOrders},
 	{"Cancelled", testCancelled},
 	{"BackupDoesNotBlockWriters", testBackupDoesNotBlockWriters},
 }
