@@ -50,7 +50,7 @@ func newHarness(t *testing.T, cfg Config) *harness {
 		cfg.AttributionWindow = 7 * 24 * time.Hour
 	}
 	h := New(Deps{Accounts: st, Flows: st, Applications: st, Catalogue: st, Links: st, Reports: st, Keys: st,
-		Feedback: st, Messenger: b, Files: b, Menus: b, Profile: b, Errors: b}, cfg)
+		Feedback: st, Orders: st, Earnings: st, Messenger: b, Files: b, Downloads: b, Menus: b, Profile: b, Errors: b}, cfg)
 	b.SetHandler(h)
 	if err := b.Start(ctx); err != nil {
 		t.Fatal(err)
