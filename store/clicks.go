@@ -45,9 +45,11 @@ type visitorMark struct {
 // clickGroup is what a batch's clicks are counted by before the aggregates are written: one link, its
 // affiliate and one hour. The per-link, per-affiliate and total aggregates are sums over groups.
 type clickGroup struct {
-	code codeKey
-	hour uint32
-	aff  int64
+	code    codeKey
+	hour    uint32
+	aff     int64
+	product uint64
+	seller  int64
 }
 
 // clickBuffers are reused by RecordClicks from batch to batch (guarded by Store.clickMu).
@@ -64,6 +66,8 @@ type clickBuffers struct {
 	link    map[linkHourKey]affiliate.Counts
 	aff     map[affHourKey]affiliate.Counts
 	totals  map[codeKey]affiliate.Counts
+	product map[affHourKey]affiliate.Counts // product id + hour
+	seller  map[affHourKey]affiliate.Counts // seller id + hour
 }
 
 func (b *clickBuffers) init() {
@@ -74,6 +78,8 @@ func (b *clickBuffers) init() {
 		b.link = make(map[linkHourKey]affiliate.Counts)
 		b.aff = make(map[affHourKey]affiliate.Counts)
 		b.totals = make(map[codeKey]affiliate.Counts)
+		b.product = make(map[affHourKey]affiliate.Counts)
+		b.seller = make(map[affHourKey]affiliate.Counts)
 	}
 }
 
@@ -89,6 +95,8 @@ func (b *clickBuffers) reset() {
 	clear(b.link)
 	clear(b.aff)
 	clear(b.totals)
+	clear(b.product)
+	clear(b.seller)
 }
 
 // arena hands out byte slices for bbolt values. bbolt requires a value given to Put to stay untouched
@@ -168,8 +176,8 @@ func decodeClick(id string, v []byte) (affiliate.Click, error) {
 }
 
 // RecordClicks writes a batch of clicks in one transaction: decides Unique per (code, visitor) over
-// affiliate.UniqueWindow, appends to the click log and adds to the hourly aggregates per link and per
-// affiliate and to the running totals. Bot visits are counted apart (BotVisits only, not logged).
+// affiliate.UniqueWindow, appends to the click log and adds to the hourly aggregates per link, affiliate,
+// product and seller (the click's ProductID and SellerID) and to the running totals. Bot visits are counted apart (BotVisits only, not logged).
 // Returns the clicks as stored, in input order.
 //
 // Clicks may come in any order: within a batch they are judged in time order (see the package
@@ -252,7 +260,7 @@ func (b *clickBuffers) record(tx *bolt.Tx, out []affiliate.Click) error {
 			}
 			nClicks++
 		}
-		g := clickGroup{hour: hourOf(c.At), aff: c.AffiliateID}
+		g := clickGroup{hour: hourOf(c.At), aff: c.AffiliateID, product: c.ProductID, seller: c.SellerID}
 		copy(g.code[:], c.Code)
 		add(b.groups, g, d)
 	}
@@ -296,6 +304,8 @@ func (b *clickBuffers) record(tx *bolt.Tx, out []affiliate.Click) error {
 		add(b.link, lk, d)
 		add(b.aff, ak, d)
 		add(b.totals, g.code, d)
+		add(b.product, idHourKey(g.product, g.hour), d)
+		add(b.seller, idHourKey(uint64(g.seller), g.hour), d)
 	}
 	if err := applyCounts(&b.arena, tx.Bucket(bAggLink), b.link); err != nil {
 		return err
@@ -304,6 +314,12 @@ func (b *clickBuffers) record(tx *bolt.Tx, out []affiliate.Click) error {
 		return err
 	}
 	if err := applyCounts(&b.arena, tx.Bucket(bTotals), b.totals); err != nil {
+		return err
+	}
+	if err := applyCounts(&b.arena, tx.Bucket(bAggProduct), b.product); err != nil {
+		return err
+	}
+	if err := applyCounts(&b.arena, tx.Bucket(bAggSeller), b.seller); err != nil {
 		return err
 	}
 	meta := tx.Bucket(bMeta)

@@ -3,6 +3,8 @@ package store
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
+	"fmt"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -13,22 +15,65 @@ import (
 // arrive by adding fields, not by rewriting every record:
 //
 //	[0]  format, countsFormat (1)
-//	[1:] the fields as unsigned varints, in this order: clicks, unique clicks, bot visits
+//	[1:] the fields as unsigned varints, in this order: clicks, unique clicks, bot visits, orders, GMV,
+//	     refunded, commission pending, commission settled, commission reversed (money in whole rupiah)
 //
 // A reader takes the fields it knows and treats missing ones as zero, and skips fields after those it
 // knows; so appendCounts leaves out trailing zero fields, and a field is only ever added at the end.
-// Schema 1 kept three big-endian uint64 (24 bytes, first byte 0); migration 2 rewrote them.
+// Schema 1 kept three big-endian uint64 (24 bytes, first byte 0); migration 2 rewrote them. The six order
+// fields came later and need no rewrite: a record without them reads as zero orders.
+//
+// Stored fields are never negative. Order changes move aggregates by signed deltas (a refund lowers the
+// pending commission), so they are applied with addCountsChecked, which refuses a result below zero
+// instead of letting it wrap to a huge unsigned number.
 const countsFormat = 1
 
 // maxCountsLen bounds the size of a count record this binary writes.
 const maxCountsLen = 1 + countFields*binary.MaxVarintLen64
 
 // countFields is the number of fields this binary knows.
-const countFields = 3
+const countFields = 9
 
 // countValues lists c's fields in record order.
 func countValues(c affiliate.Counts) [countFields]uint64 {
-	return [countFields]uint64{uint64(c.Clicks), uint64(c.UniqueClicks), uint64(c.BotVisits)}
+	return [countFields]uint64{uint64(c.Clicks), uint64(c.UniqueClicks), uint64(c.BotVisits),
+		uint64(c.Orders), uint64(c.GMV), uint64(c.Refunded),
+		uint64(c.CommissionPending), uint64(c.CommissionSettled), uint64(c.CommissionReversed)}
+}
+
+// countsFrom is the inverse of countValues.
+func countsFrom(v [countFields]uint64) affiliate.Counts {
+	return affiliate.Counts{
+		Clicks: int64(v[0]), UniqueClicks: int64(v[1]), BotVisits: int64(v[2]),
+		OrderCounts: affiliate.OrderCounts{
+			Orders: int64(v[3]), GMV: affiliate.Rupiah(v[4]), Refunded: affiliate.Rupiah(v[5]),
+			CommissionPending: affiliate.Rupiah(v[6]), CommissionSettled: affiliate.Rupiah(v[7]),
+			CommissionReversed: affiliate.Rupiah(v[8]),
+		},
+	}
+}
+
+// errCountBelowZero is the internal error of a delta that would take a stored count below zero (or past
+// the int64 range): aggregates out of step with the orders they sum, which must never be written.
+var errCountBelowZero = errors.New("count record would leave its range")
+
+// addCountsChecked returns sum + d field by field, or errCountBelowZero when any field of the result
+// would be negative or overflow. Deltas may be negative; stored values never are.
+func addCountsChecked(sum, d affiliate.Counts) (affiliate.Counts, error) {
+	a, b := countValues(sum), countValues(d)
+	var out [countFields]uint64
+	for i := range a {
+		x, y := int64(a[i]), int64(b[i])
+		if x < 0 {
+			return sum, fmt.Errorf("%w: field %d is %d", errCountBelowZero, i, x)
+		}
+		r := x + y
+		if (y > 0 && r < x) || (y < 0 && r > x) || r < 0 {
+			return sum, fmt.Errorf("%w: field %d, %d%+d", errCountBelowZero, i, x, y)
+		}
+		out[i] = uint64(r)
+	}
+	return countsFrom(out), nil
 }
 
 // appendCounts appends the count record of c to dst.
@@ -60,7 +105,7 @@ func decodeCounts(v []byte) affiliate.Counts {
 		}
 		vals[i], v = x, v[n:]
 	}
-	return affiliate.Counts{Clicks: int64(vals[0]), UniqueClicks: int64(vals[1]), BotVisits: int64(vals[2])}
+	return countsFrom(vals)
 }
 
 // schema1CountsLen is the size of a schema-1 count record: clicks, unique, bots as big-endian uint64.

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -20,7 +22,8 @@ import (
 )
 
 // schema1Expect is testdata/schema1.json: what the code of schema 1 read from testdata/schema1.db.gz
-// (see testdata/mkschema1 for how both were made).
+// (see testdata/mkschema1 for how both were made); and the same for schema 2 (schema2.json and
+// schema2.db.gz, made by the same program on the code of schema 2).
 type schema1Expect struct {
 	Schema int                         `json:"schema"`
 	Codes  []string                    `json:"codes"`
@@ -35,9 +38,13 @@ type schema1Expect struct {
 }
 
 // schema1Copy writes the schema-1 fixture database into a temp dir and returns its path and what it holds.
-func schema1Copy(t *testing.T) (string, schema1Expect) {
+func schema1Copy(t *testing.T) (string, schema1Expect) { return schemaCopy(t, 1) }
+
+// schemaCopy writes the fixture database of schema version into a temp dir and returns its path and what
+// it holds.
+func schemaCopy(t *testing.T, version int) (string, schema1Expect) {
 	t.Helper()
-	in, err := os.Open("testdata/schema1.db.gz")
+	in, err := os.Open(fmt.Sprintf("testdata/schema%d.db.gz", version))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +64,7 @@ func schema1Copy(t *testing.T) (string, schema1Expect) {
 	if err := out.Close(); err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile("testdata/schema1.json")
+	data, err := os.ReadFile(fmt.Sprintf("testdata/schema%d.json", version))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,14 +72,16 @@ func schema1Copy(t *testing.T) (string, schema1Expect) {
 	if err := json.Unmarshal(data, &want); err != nil {
 		t.Fatal(err)
 	}
-	if want.Schema != 1 || len(want.Codes) == 0 || want.Stats.Clicks == 0 {
+	if want.Schema != version || len(want.Codes) == 0 || want.Stats.Clicks == 0 {
 		t.Fatalf("fixture expectations look empty: %+v", want.Stats)
 	}
 	return path, want
 }
 
 // checkSchema1Data opens path with this binary and checks that every count and report is what the
-// schema-1 code read, that the schema is the latest and that no schema-1 count record is left.
+// fixture's code read, that the schema is the latest and that no schema-1 count record is left; and that
+// the per-product and per-seller aggregates migration 4 filled hold the sums of their links' counts, all
+// time and hour by hour.
 func checkSchema1Data(t *testing.T, path string, want schema1Expect) {
 	t.Helper()
 	s, err := Open(path, Options{})
@@ -81,8 +90,48 @@ func checkSchema1Data(t *testing.T, path string, want schema1Expect) {
 	}
 	defer s.Close()
 	ctx := t.Context()
-	if v, err := s.SchemaVersion(ctx); err != nil || v != 2 || SchemaLatest != 2 {
-		t.Fatalf("schema version %d, %v (latest %d); want 2", v, err, SchemaLatest)
+	if v, err := s.SchemaVersion(ctx); err != nil || v != SchemaLatest || SchemaLatest != 4 {
+		t.Fatalf("schema version %d, %v (latest %d); want 4", v, err, SchemaLatest)
+	}
+	productSum := map[uint64]affiliate.Counts{}
+	sellerSum := map[int64]affiliate.Counts{}
+	type hourKey struct {
+		id   int64
+		from time.Time
+	}
+	productHours := map[hourKey]affiliate.Counts{}
+	sellerHours := map[hourKey]affiliate.Counts{}
+	for _, code := range want.Codes {
+		l, err := s.GetLink(ctx, code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		add(productSum, l.ProductID, want.Totals[code])
+		add(sellerSum, l.SellerID, want.Totals[code])
+		for _, h := range want.Hours[code] {
+			add(productHours, hourKey{int64(l.ProductID), h.From}, h.Counts)
+			add(sellerHours, hourKey{l.SellerID, h.From}, h.Counts)
+		}
+	}
+	for id, c := range productSum {
+		if got, err := s.ProductCounts(ctx, id, time.Time{}, time.Time{}); err != nil || got != c {
+			t.Fatalf("product %d: %+v %v, want %+v", id, got, err, c)
+		}
+	}
+	for id, c := range sellerSum {
+		if got, err := s.SellerCounts(ctx, id, time.Time{}, time.Time{}); err != nil || got != c {
+			t.Fatalf("seller %d: %+v %v, want %+v", id, got, err, c)
+		}
+	}
+	for k, c := range productHours {
+		if got, err := s.ProductCounts(ctx, uint64(k.id), k.from, k.from.Add(time.Hour)); err != nil || got != c {
+			t.Fatalf("product %d at %v: %+v %v, want %+v", k.id, k.from, got, err, c)
+		}
+	}
+	for k, c := range sellerHours {
+		if got, err := s.SellerCounts(ctx, k.id, k.from, k.from.Add(time.Hour)); err != nil || got != c {
+			t.Fatalf("seller %d at %v: %+v %v, want %+v", k.id, k.from, got, err, c)
+		}
 	}
 	for _, code := range want.Codes {
 		if got, err := s.LinkCounts(ctx, code, time.Time{}, time.Time{}); err != nil || got != want.Totals[code] {
@@ -110,6 +159,9 @@ func checkSchema1Data(t *testing.T, path string, want schema1Expect) {
 		if err != nil || !reflect.DeepEqual(got, rows) {
 			t.Fatalf("report %s: %+v %v, want %+v", k, got, err, rows)
 		}
+	}
+	if len(productSum) < 2 || len(sellerSum) < 2 {
+		t.Fatalf("fixture spans %d products and %d sellers", len(productSum), len(sellerSum))
 	}
 	if got, err := s.Stats(ctx); err != nil || got != want.Stats {
 		t.Fatalf("stats %+v %v, want %+v", got, err, want.Stats)
@@ -149,6 +201,47 @@ func TestMigrateSchema1(t *testing.T) {
 	}
 }
 
+// TestMigrateSchema2 opens a file written by the code of schema 2 (testdata/schema2.db.gz): migration 4
+// adds the order buckets and the per-product and per-seller aggregates, and every count and report
+// reads as that code read it.
+func TestMigrateSchema2(t *testing.T) {
+	for _, chunk := range []int{migrateChunk, 7} {
+		t.Run(fmt.Sprintf("chunk=%d", chunk), func(t *testing.T) {
+			defer func(old int) { migrateChunk = old }(migrateChunk)
+			migrateChunk = chunk
+			path, want := schemaCopy(t, 2)
+			checkSchema1Data(t, path, want)
+		})
+	}
+}
+
+// TestMigrateOrderBucketsInterrupted runs migration 4 for a few chunks, as a crash would leave it, and
+// opens the file: the migration starts again from the beginning and counts nothing twice.
+func TestMigrateOrderBucketsInterrupted(t *testing.T) {
+	defer func(old int) { migrateChunk = old }(migrateChunk)
+	migrateChunk = 20
+	path, want := schemaCopy(t, 2)
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pos []byte
+	for range 3 {
+		err := db.Update(func(tx *bolt.Tx) error {
+			var err error
+			pos, err = migrateOrderBuckets(tx, pos)
+			return err
+		})
+		if err != nil || pos == nil {
+			t.Fatalf("chunk: next %x, %v", pos, err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	checkSchema1Data(t, path, want)
+}
+
 // TestMigrateSchema1Interrupted stops migration 2 after its first chunks, as a crash would, and opens
 // the half-migrated file: the migration starts again and finishes.
 func TestMigrateSchema1Interrupted(t *testing.T) {
@@ -184,7 +277,9 @@ func TestCountRecords(t *testing.T) {
 	}{
 		{"all fields", []byte{1, 5, 3, 2}, affiliate.Counts{Clicks: 5, UniqueClicks: 3, BotVisits: 2}},
 		{"missing fields are zero", []byte{1, 0x80, 0x01}, affiliate.Counts{Clicks: 128}},
-		{"fields after the known ones are skipped", []byte{1, 1, 1, 1, 9, 0x80, 0x80, 0x01}, affiliate.Counts{Clicks: 1, UniqueClicks: 1, BotVisits: 1}},
+		{"a record without order fields has zero orders", []byte{1, 5, 3, 2}, affiliate.Counts{Clicks: 5, UniqueClicks: 3, BotVisits: 2}},
+		{"order fields", []byte{1, 0, 0, 0, 2, 0x90, 0x4e, 0xe8, 0x07, 10, 20, 30}, affiliate.Counts{OrderCounts: affiliate.OrderCounts{Orders: 2, GMV: 10000, Refunded: 1000, CommissionPending: 10, CommissionSettled: 20, CommissionReversed: 30}}},
+		{"fields after the known ones are skipped", []byte{1, 1, 1, 1, 1, 2, 3, 4, 5, 6, 9, 0x80, 0x80, 0x01}, affiliate.Counts{Clicks: 1, UniqueClicks: 1, BotVisits: 1, OrderCounts: affiliate.OrderCounts{Orders: 1, GMV: 2, Refunded: 3, CommissionPending: 4, CommissionSettled: 5, CommissionReversed: 6}}},
 		{"empty", nil, affiliate.Counts{}},
 		{"unknown format", []byte{2, 1, 1, 1}, affiliate.Counts{}},
 		{"cut short in a field", []byte{1, 4, 0x80}, affiliate.Counts{Clicks: 4}},
@@ -205,6 +300,10 @@ func TestCountRecords(t *testing.T) {
 	if rec := appendCounts(nil, affiliate.Counts{Clicks: 2}); !bytes.Equal(rec, []byte{1, 2}) {
 		t.Fatalf("trailing zero fields written: %x", rec)
 	}
+	full := affiliate.Counts{Clicks: 1, OrderCounts: affiliate.OrderCounts{Orders: 3, GMV: affiliate.MaxOrderAmount * 3, Refunded: 5, CommissionPending: 1 << 50, CommissionSettled: 7, CommissionReversed: 8}}
+	if rec := appendCounts(nil, full); decodeCounts(rec) != full || len(rec) > maxCountsLen {
+		t.Fatalf("round trip of %+v: %x", full, rec)
+	}
 	legacy := make([]byte, schema1CountsLen)
 	legacy[7], legacy[15], legacy[23] = 9, 4, 1
 	if !isSchema1Counts(legacy) || isSchema1Counts(appendCounts(nil, affiliate.Counts{Clicks: 1})) {
@@ -212,5 +311,34 @@ func TestCountRecords(t *testing.T) {
 	}
 	if got := decodeSchema1Counts(legacy); got != (affiliate.Counts{Clicks: 9, UniqueClicks: 4, BotVisits: 1}) {
 		t.Fatalf("schema-1 record %+v", got)
+	}
+}
+
+func TestAddCountsChecked(t *testing.T) {
+	oc := func(pending, settled affiliate.Rupiah) affiliate.Counts {
+		return affiliate.Counts{OrderCounts: affiliate.OrderCounts{CommissionPending: pending, CommissionSettled: settled}}
+	}
+	tests := []struct {
+		name    string
+		sum, d  affiliate.Counts
+		want    affiliate.Counts
+		wantErr bool
+	}{
+		{"positive", oc(5, 0), oc(3, 2), oc(8, 2), false},
+		{"negative to zero", oc(5, 0), oc(-5, 5), oc(0, 5), false},
+		{"below zero", oc(5, 0), oc(-6, 6), oc(5, 0), true},
+		{"overflow", oc(math.MaxInt64, 0), oc(1, 0), oc(math.MaxInt64, 0), true},
+		{"clicks untouched", affiliate.Counts{Clicks: 4}, oc(1, 0), affiliate.Counts{Clicks: 4, OrderCounts: affiliate.OrderCounts{CommissionPending: 1}}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := addCountsChecked(tt.sum, tt.d)
+			if (err != nil) != tt.wantErr || got != tt.want {
+				t.Fatalf("%+v + %+v = %+v, %v; want %+v (error %v)", tt.sum, tt.d, got, err, tt.want, tt.wantErr)
+			}
+			if err != nil && !errors.Is(err, errCountBelowZero) {
+				t.Fatalf("error %v does not wrap errCountBelowZero", err)
+			}
+		})
 	}
 }

@@ -8,8 +8,8 @@ import (
 	"github.com/keranjang/keranjang/affiliate"
 )
 
-// Stats counts users, sellers, pending applications, products, links, clicks, bot and orphan visits.
-// Orders and Outbox are not kept by this store and stay zero. Key counts walk their buckets' pages,
+// Stats counts users, sellers, pending applications, products, links, clicks, bot and orphan visits, and
+// orders. Outbox is not kept by this store and stays zero. Key counts walk their buckets' pages,
 // which is fine for an admin command.
 func (s *Store) Stats(ctx context.Context) (affiliate.Stats, error) {
 	return get(s, ctx, "stats", func(tx *bolt.Tx) (affiliate.Stats, error) {
@@ -20,6 +20,7 @@ func (s *Store) Stats(ctx context.Context) (affiliate.Stats, error) {
 		st.Pending = keys(bAppsPending)
 		st.Products = keys(bProducts)
 		st.Links = keys(bLinks)
+		st.Orders = keys(bOrders)
 		meta := tx.Bucket(bMeta)
 		st.Clicks = int64(getU64(meta, kNClicks))
 		st.Bots = int64(getU64(meta, kNBots))

@@ -42,7 +42,11 @@ import (
 //	visitors         code + visitor (8)           → unix ns of the visitor's last click (binary)
 //	agg_link         code + hour                  → count record (binary, see appendCounts)
 //	agg_affiliate    affiliate id + hour          → count record
+//	agg_product      product id + hour            → count record (clicks and orders of every affiliate)
+//	agg_seller       seller id + hour             → count record (all of the seller's products)
 //	totals           code                         → all-time count record of the link
+//	orders           seller id + order id         → affiliate.Order; order ids are unique per seller
+//	seller_orders    seller id + occurred unix seconds (8) + order id → empty; a seller's orders by time
 //	feedback         feedback id                  → affiliate.Feedback
 //	seller_feedback  seller id + feedback id      → empty
 //	user_feedback    affiliate id + feedback id   → empty
@@ -64,6 +68,10 @@ var (
 	bAggLink        = []byte("agg_link")
 	bAggAff         = []byte("agg_affiliate")
 	bTotals         = []byte("totals")
+	bAggProduct     = []byte("agg_product")
+	bAggSeller      = []byte("agg_seller")
+	bOrders         = []byte("orders")
+	bSellerOrders   = []byte("seller_orders")
 	bFeedback       = []byte("feedback")
 	bSellerFeedback = []byte("seller_feedback")
 	bUserFeedback   = []byte("user_feedback")
@@ -71,7 +79,7 @@ var (
 	allBuckets = [][]byte{
 		bMeta, bUsers, bSellers, bAPIKeys, bApps, bAppsPending, bFlows, bProducts, bSellerProducts,
 		bLinks, bAffLinks, bProductLinks, bClicks, bVisitors, bAggLink, bAggAff, bTotals,
-		bFeedback, bSellerFeedback, bUserFeedback,
+		bFeedback, bSellerFeedback, bUserFeedback, bAggProduct, bAggSeller, bOrders, bSellerOrders,
 	}
 
 	kSchema   = []byte("schema")
@@ -96,10 +104,12 @@ type migration struct {
 	up      func(tx *bolt.Tx, resume []byte) (next []byte, err error)
 }
 
-// migrations lists every schema step. Append only; never renumber.
+// migrations lists every schema step in increasing order. Append only; never renumber. Versions need not
+// be contiguous: a step runs when its version is above the stored one.
 var migrations = []migration{
 	{version: 1, name: "initial layout", up: func(tx *bolt.Tx, _ []byte) ([]byte, error) { return nil, createBuckets(tx) }},
 	{version: 2, name: "versioned count records", up: migrateCountRecords},
+	{version: 4, name: "orders and product and seller aggregates", up: migrateOrderBuckets},
 }
 
 // SchemaLatest is the schema version this binary writes.
@@ -138,6 +148,8 @@ type Options struct {
 type Store struct {
 	db  *bolt.DB
 	now func() time.Time
+	// window is Options.AttributionWindow.
+	window time.Duration
 	// shopHosts are Options.ShopHosts.
 	shopHosts []string
 	salt      []byte
@@ -171,6 +183,9 @@ func Open(path string, opts Options) (*Store, error) {
 	if opts.Rand == nil {
 		opts.Rand = rand.Reader
 	}
+	if opts.AttributionWindow <= 0 {
+		opts.AttributionWindow = affiliate.DefaultAttributionWindow
+	}
 	if err := checkFile(path); err != nil {
 		return nil, openError(path, err)
 	}
@@ -179,7 +194,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, openError(path, err)
 	}
-	s := &Store{db: db, now: opts.Now, rand: lockedReader{r: opts.Rand}, shopHosts: opts.ShopHosts}
+	s := &Store{db: db, now: opts.Now, window: opts.AttributionWindow, rand: lockedReader{r: opts.Rand}, shopHosts: opts.ShopHosts}
 	if opts.ReadOnly {
 		return s, nil
 	}

@@ -9,6 +9,10 @@
 //	git worktree remove --force /tmp/k-schema1
 //	gzip -9 -n store/testdata/schema1.db
 //
+// The schema-2 fixture (schema2.db.gz, schema2.json) was made by the same program on the code of schema 2,
+// commit e9c31ee, and its two outputs renamed: the program uses only the store's API, so it writes
+// whatever layout the code it runs on has.
+//
 // Everything it writes is deterministic except the bbolt file's free pages; the clock and the random
 // source are fixed.
 package main
