@@ -140,13 +140,12 @@ func csvReport(rec []string, col map[string]int, sellerID int64) (affiliate.Orde
 			return r, err
 		}
 	}
-	switch s := affiliate.OrderStatus(strings.ToLower(field("status"))); s {
-	case "":
-		r.Status = affiliate.OrderPending
-	case affiliate.OrderPending, affiliate.OrderSettled, affiliate.OrderRefunded, affiliate.OrderCancelled:
-		r.Status = s
-	default:
-		return r, affiliate.Errorf(affiliate.EInvalid, "csv_status")
+	r.Status = affiliate.OrderPending
+	if st := field("status"); st != "" {
+		var ok bool
+		if r.Status, ok = affiliate.ParseOrderStatus(st); !ok {
+			return r, affiliate.Errorf(affiliate.EInvalid, "csv_status")
+		}
 	}
 	var err error
 	if a := field("amount"); a != "" {

@@ -33,7 +33,8 @@ func newHarness(t *testing.T, cfg Config) *harness {
 	defer cancel()
 	fake := tgfake.New()
 	t.Cleanup(fake.Close)
-	st, err := store.Open(filepath.Join(t.TempDir(), "k.db"), store.Options{ShopHosts: cfg.ShopHosts})
+	st, err := store.Open(filepath.Join(t.TempDir(), "k.db"), store.Options{ShopHosts: cfg.ShopHosts, Now: cfg.Now,
+		AttributionWindow: cfg.AttributionWindow})
 	if err != nil {
 		t.Fatal(err)
 	}
