@@ -96,7 +96,6 @@ func parseOrdersCSV(data []byte, sellerID int64) (csvOrders, error) {
 		if rows > maxImportRows {
 			return csvOrders{}, affiliate.Errorf(affiliate.EInvalid, "csv_too_many_rows", maxImportRows)
 		}
-		line, _ := r.FieldPos(0)
 		var perr *csv.ParseError
 		switch {
 		case errors.As(err, &perr) && !errors.Is(err, csv.ErrFieldCount):
@@ -105,6 +104,7 @@ func parseOrdersCSV(data []byte, sellerID int64) (csvOrders, error) {
 		case err != nil && !errors.Is(err, csv.ErrFieldCount):
 			return csvOrders{}, affiliate.Errorf(affiliate.EInvalid, "csv_syntax")
 		}
+		line, _ := r.FieldPos(0) // only valid for a record read without a syntax error
 		rep, err := csvReport(rec, col, sellerID)
 		if err != nil {
 			out.Rejected = append(out.Rejected, csvRejected{Line: line, Err: err})
