@@ -92,7 +92,7 @@ func (h *Handler) chartButton(ctx context.Context, c *Call, _ string) error {
 	}
 	_ = c.Toast(ctx, c.T("chart_sending"), false)
 	_, err = h.deps.Files.SendFile(ctx, c.Chat.ID, bot.Upload{Kind: bot.UploadPhoto, Name: "keranjang-earnings.png", Data: png,
-		Caption: c.T("chart_caption", chartDays, total.Clicks, i18n.Money(total.CommissionPending+total.CommissionSettled))})
+		Caption: c.T("chart_caption", chartDays, total.Clicks, i18n.Money(netCommission(total.OrderCounts)))})
 	return err
 }
 
