@@ -74,7 +74,24 @@ func (h *Handler) apiKey(ctx context.Context, c *Call) error {
 	example := fmt.Sprintf("curl -H 'Authorization: Bearer %s' '%s/api/v1/affiliates?from=%s&to=%s'",
 		key, h.cfg.PublicURL, h.cfg.Now().In(c.Location()).AddDate(0, 0, -6).Format(time.DateOnly),
 		h.cfg.Now().In(c.Location()).Format(time.DateOnly))
-	return c.ReplyKey(ctx, "apikey", c.User.ID, bot.Code(key), "<pre>"+bot.Escape(example)+"</pre>")
+	return c.ReplyKey(ctx, "apikey", c.User.ID, bot.Code(key), "<pre>"+bot.Escape(example)+"</pre>",
+		"<pre>"+bot.Escape(conversionExample(h.cfg.PublicURL, c.User.ID, key))+"</pre>")
+}
+
+// conversionExample is a shell snippet that signs and sends one order to POST /api/v1/conversions: the
+// signature is the hex HMAC-SHA256 of "<timestamp>.<body>" keyed with the API key (README, "Reporting
+// orders from your shop").
+func conversionExample(publicURL string, sellerID int64, key string) string {
+	return fmt.Sprintf(`KEY='%s'
+BODY='{"order_id":"INV-1001","link_code":"AbCd1234","amount":150000,"status":"pending"}'
+TS=$(date +%%s)
+SIG=$(printf '%%s.%%s' "$TS" "$BODY" | openssl dgst -sha256 -hmac "$KEY" | sed 's/^.* //')
+curl -X POST '%s/api/v1/conversions' \
+  -H 'Content-Type: application/json' \
+  -H 'X-Keranjang-Seller: %d' \
+  -H "X-Keranjang-Timestamp: $TS" \
+  -H "X-Keranjang-Signature: sha256=$SIG" \
+  --data-binary "$BODY"`, key, publicURL, sellerID)
 }
 
 // Reports answers the sellers' activity reports.

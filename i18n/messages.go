@@ -213,7 +213,11 @@ var catalogue = map[string]msg{
 	"affiliates_more":  {"…dan %d lagi. Laporan lengkap: GET /api/v1/affiliates (lihat /apikey).", "…and %d more. Full report: GET /api/v1/affiliates (see /apikey)."},
 	"affiliate_erased": {"(data dihapus)", "(erased)"},
 	"apikey_usage":     {"Pakai: /apikey atau /apikey rotate", "Usage: /apikey or /apikey rotate"},
-	"apikey":           {"🔑 <b>Kunci API tokomu</b>\nID penjual: <code>%d</code>\nKunci: %s\n\nJaga kerahasiaannya. Ganti dengan /apikey rotate.\n\nContoh:\n%s", "🔑 <b>Your shop's API key</b>\nSeller id: <code>%d</code>\nKey: %s\n\nKeep it secret. Replace it with /apikey rotate.\n\nExample:\n%s"},
+	"apikey":           {"🔑 <b>Kunci API tokomu</b>\nID penjual: <code>%d</code>\nKunci: %s\n\nJaga kerahasiaannya. Ganti dengan /apikey rotate.\n\nLaporan afiliasi:\n%s\n\nLaporkan pesanan (permintaan bertanda tangan; ganti link_code dengan kode link afiliasi, bagian setelah /r/):\n%s", "🔑 <b>Your shop's API key</b>\nSeller id: <code>%d</code>\nKey: %s\n\nKeep it secret. Replace it with /apikey rotate.\n\nAffiliate report:\n%s\n\nReport an order (a signed request; put an affiliate's link code, the part after /r/, in link_code):\n%s"},
+	"order_new":        {"🛒 <b>Pesanan baru</b> lewat linkmu: %s, %s. Estimasi komisi: <b>%s</b>.", "🛒 <b>New order</b> through your link: %s, %s. Estimated commission: <b>%s</b>."},
+	"order_settled":    {"✅ Pesanan %s (%s) selesai. Komisimu: <b>%s</b>.", "✅ The order of %s (%s) has settled. Your commission: <b>%s</b>."},
+	"order_refunded":   {"↩️ Pesanan %s (%s) dikembalikan sebesar %s. Komisi ditarik: %s; komisi tersisa: <b>%s</b>.", "↩️ The order of %s (%s) was refunded: %s. Commission reversed: %s; commission left: <b>%s</b>."},
+	"order_cancelled":  {"❌ Pesanan %s (%s) dibatalkan. Komisi %s tidak dibayarkan.", "❌ The order of %s (%s) was cancelled. The commission of %s will not be paid."},
 
 	// Catalogue errors.
 	"err.name_empty":           {"Nama produk tidak boleh kosong.", "The product name must not be empty."},

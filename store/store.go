@@ -142,6 +142,10 @@ type Options struct {
 	// ShopHosts are the allowed shop hosts (KERANJANG_SHOP_HOSTS; empty allows any public host), checked
 	// by affiliate.ValidateProduct on every product write.
 	ShopHosts []string
+	// NoGroupCommit makes every order write its own transaction and fsync instead of sharing them with
+	// concurrent writes (bbolt's DB.Batch). For measurement only: it shows what group commit saves
+	// (bench/postbacks.sh); never set it in production.
+	NoGroupCommit bool
 }
 
 // Store is the bbolt-backed database. Safe for concurrent use.
@@ -193,6 +197,9 @@ func Open(path string, opts Options) (*Store, error) {
 		ReadOnly: opts.ReadOnly})
 	if err != nil {
 		return nil, openError(path, err)
+	}
+	if opts.NoGroupCommit {
+		db.MaxBatchSize = 0 // every DB.Batch call runs alone at once
 	}
 	s := &Store{db: db, now: opts.Now, window: opts.AttributionWindow, rand: lockedReader{r: opts.Rand}, shopHosts: opts.ShopHosts}
 	if opts.ReadOnly {

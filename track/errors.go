@@ -20,12 +20,13 @@ var (
 
 // statusByCode maps each domain error code to its HTTP status.
 var statusByCode = map[affiliate.Code]int{
-	affiliate.EInvalid:      http.StatusBadRequest,
-	affiliate.EUnauthorized: http.StatusUnauthorized,
-	affiliate.EForbidden:    http.StatusForbidden,
-	affiliate.ENotFound:     http.StatusNotFound,
-	affiliate.EConflict:     http.StatusConflict,
-	affiliate.EInternal:     http.StatusInternalServerError,
+	affiliate.EInvalid:       http.StatusBadRequest,
+	affiliate.EUnauthorized:  http.StatusUnauthorized,
+	affiliate.EForbidden:     http.StatusForbidden,
+	affiliate.ENotFound:      http.StatusNotFound,
+	affiliate.EConflict:      http.StatusConflict,
+	affiliate.EUnprocessable: http.StatusUnprocessableEntity,
+	affiliate.EInternal:      http.StatusInternalServerError,
 }
 
 // statusByReason overrides the status for the few reasons HTTP has a more precise answer for.

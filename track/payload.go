@@ -1,6 +1,10 @@
 package track
 
-import "github.com/keranjang/keranjang/affiliate"
+import (
+	"time"
+
+	"github.com/keranjang/keranjang/affiliate"
+)
 
 // Request and response shapes of the seller and admin APIs.
 
@@ -39,4 +43,49 @@ type AffiliateReportRow struct {
 	CommissionPending  affiliate.Rupiah `json:"commission_pending"`
 	CommissionSettled  affiliate.Rupiah `json:"commission_settled"`
 	CommissionReversed affiliate.Rupiah `json:"commission_reversed"`
+}
+
+// ConversionRequest is the body of POST /api/v1/conversions, for clients written in Go. The server decodes
+// bodies strictly (DecodeConversion): only these fields, each once; exactly one of ClickID and LinkCode
+// (or neither, to change a stored order by its id); amounts in whole rupiah.
+type ConversionRequest struct {
+	OrderID        string                `json:"order_id"`
+	ClickID        string                `json:"click_id,omitempty"`
+	LinkCode       string                `json:"link_code,omitempty"`
+	Amount         affiliate.Rupiah      `json:"amount,omitempty"`
+	Status         affiliate.OrderStatus `json:"status"`
+	RefundedAmount affiliate.Rupiah      `json:"refunded_amount,omitempty"`
+	// OccurredAt is when the order was placed, in RFC 3339 (empty: when it is reported).
+	OccurredAt string `json:"occurred_at,omitempty"`
+}
+
+// ConversionResult is the answer of POST /api/v1/conversions: the order as stored, and whether this report
+// changed it (false for a repeat of what is stored). Money is in whole rupiah; RateBP is the affiliate's
+// rate in basis points when the order came in; Commission is what the order earns before refunds and
+// CommissionReversed the part refunds took back.
+type ConversionResult struct {
+	OrderID            string                `json:"order_id"`
+	ClickID            string                `json:"click_id"`
+	LinkCode           string                `json:"link_code"`
+	ProductID          uint64                `json:"product_id"`
+	AffiliateID        int64                 `json:"affiliate_id"`
+	Amount             affiliate.Rupiah      `json:"amount"`
+	RefundedAmount     affiliate.Rupiah      `json:"refunded_amount"`
+	Status             affiliate.OrderStatus `json:"status"`
+	RateBP             affiliate.BasisPoints `json:"rate_bp"`
+	Commission         affiliate.Rupiah      `json:"commission"`
+	CommissionReversed affiliate.Rupiah      `json:"commission_reversed"`
+	OccurredAt         time.Time             `json:"occurred_at"`
+	CreatedAt          time.Time             `json:"created_at"`
+	UpdatedAt          time.Time             `json:"updated_at"`
+	Changed            bool                  `json:"changed"`
+}
+
+func newConversionResult(o affiliate.Order, changed bool) ConversionResult {
+	return ConversionResult{
+		OrderID: o.OrderID, ClickID: o.ClickID, LinkCode: o.LinkCode, ProductID: o.ProductID,
+		AffiliateID: o.AffiliateID, Amount: o.Amount, RefundedAmount: o.RefundedAmount, Status: o.Status,
+		RateBP: o.Rate, Commission: o.Commission, CommissionReversed: o.Reversed,
+		OccurredAt: o.OccurredAt.UTC(), CreatedAt: o.CreatedAt.UTC(), UpdatedAt: o.UpdatedAt.UTC(), Changed: changed,
+	}
 }

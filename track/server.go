@@ -41,6 +41,18 @@ type ReportStore interface {
 	AffiliateReport(ctx context.Context, sellerID int64, productID uint64, from, to time.Time) ([]affiliate.ReportRow, error)
 }
 
+// OrderStore is what the conversions API needs: the seller's key to check a signature (never creating
+// one) and the durable recording of an order.
+type OrderStore interface {
+	APIKeyOf(ctx context.Context, sellerID int64) (key string, ok bool, err error)
+	RecordOrder(ctx context.Context, r affiliate.OrderReport) (affiliate.Order, bool, error)
+}
+
+// OrderNotifier tells an affiliate about an order on their link (the program's one notification seam).
+type OrderNotifier interface {
+	Notify(ctx context.Context, userID int64, n affiliate.Notice) error
+}
+
 // AdminStore is what readiness and the admin routes need.
 type AdminStore interface {
 	Ping(ctx context.Context) error
@@ -51,6 +63,7 @@ type AdminStore interface {
 type Store interface {
 	ClickStore
 	ReportStore
+	OrderStore
 	AdminStore
 }
 
@@ -92,6 +105,9 @@ type Config struct {
 	// DefaultLocation is the time zone of report days for sellers without one (default Asia/Jakarta, or UTC
 	// when the zone database is missing).
 	DefaultLocation *time.Location
+	// Notifier, when not nil, tells affiliates about orders the conversions API changed: sent in the
+	// background after the answer, so that a failure or a slow Bot API never fails or holds up a request.
+	Notifier OrderNotifier
 }
 
 // Server is the HTTP server. Create it with New, run it with Start or Serve, stop it with Shutdown (which
@@ -103,6 +119,7 @@ type Server struct {
 	now     func() time.Time
 	m       *metrics
 	buf     *clickBuffer
+	notices *noticeQueue
 	visitor *visitorHasher
 	targets sync.Map // link code → *locationTemplate
 	handler http.Handler
@@ -144,6 +161,7 @@ func New(cfg Config, st Store) *Server {
 		visitor: newVisitorHasher(st.VisitorSalt()),
 	}
 	s.buf = newClickBuffer(st, cfg.BufferSize, cfg.FlushInterval, s.m, s.log)
+	s.notices = newNoticeQueue(cfg.Notifier, st, s.log)
 	s.handler = s.routes()
 	s.http = &http.Server{
 		Handler:           s.handler,
@@ -174,6 +192,7 @@ func (s *Server) routes() http.Handler {
 	handle("GET /readyz", s.handleReadyz, 200, 503)
 	handle("GET /api/v1/links/{code}/stats", s.handleLinkStats, 200, 400, 401, 404)
 	handle("GET /api/v1/affiliates", s.handleAffiliateReport, 200, 400, 401)
+	handle("POST /api/v1/conversions", s.handleConversion, 200, 400, 401, 404, 409, 413, 422)
 	handle("GET /admin/backup", s.handleBackup, 200, 401)
 	if s.cfg.Webhook != nil {
 		handle("POST /telegram/webhook", s.cfg.Webhook.ServeHTTP, 200, 401)
@@ -231,7 +250,8 @@ func (s *Server) Addr() string {
 }
 
 // Shutdown stops accepting requests, waits for the ones in flight (cutting off any still running one
-// second before ctx's deadline), then writes every buffered click and orphan count to the store. It
+// second before ctx's deadline), then writes every buffered click and orphan count to the store and sends
+// the order notices still queued. It
 // returns an error when requests had to be cut off or the clicks could not be written in time.
 func (s *Server) Shutdown(ctx context.Context) error {
 	// Requests in flight may use the budget but a reserve for writing the clicks; any still running then
@@ -247,13 +267,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		_ = s.http.Close()
 	}
 	berr := s.buf.close(ctx.Done())
+	nerr := s.notices.close(ctx.Done())
 	if herr != nil {
 		return herr
 	}
 	if berr != nil {
 		return ctx.Err()
 	}
-	return nil
+	return nerr
 }
 
 // flushReserve is the part of a shutdown budget kept for writing the buffered clicks.

@@ -33,6 +33,9 @@ type Options struct {
 	BotWorkers  int              // update workers (16)
 	PollTimeout time.Duration    // long-poll timeout (30s)
 	RateBurst   int              // inbound updates a user may burst (10)
+	// NoGroupCommit gives every order write its own fsync (store.Options.NoGroupCommit): for measuring
+	// what group commit saves, never for production.
+	NoGroupCommit bool
 }
 
 // App is the running system: store, bot, HTTP server and scheduler, wired together.
@@ -69,7 +72,8 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger, opt Options) (_ 
 		log.Warn().Str("variable", "KERANJANG_DB").Str("db", cfg.DB).
 			Msg("KERANJANG_DB is an empty file: a new, empty database is created in it")
 	}
-	a.store, err = store.Open(cfg.DB, store.Options{Now: opt.Now, ShopHosts: cfg.ShopHosts})
+	a.store, err = store.Open(cfg.DB, store.Options{Now: opt.Now, ShopHosts: cfg.ShopHosts, AttributionWindow: cfg.AttributionWindow,
+		NoGroupCommit: opt.NoGroupCommit})
 	if err != nil {
 		return nil, dbError(cfg.name("KERANJANG_DB"), err)
 	}
@@ -93,7 +97,7 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger, opt Options) (_ 
 	trackCfg := track.Config{
 		Addr: cfg.HTTPAddr, PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies,
 		AdminToken: cfg.AdminToken.Reveal(), Now: opt.Now, Logger: log, Registry: a.reg,
-		Ready: a.bot.Ready, DefaultLocation: cfg.TimeZone,
+		Ready: a.bot.Ready, DefaultLocation: cfg.TimeZone, Notifier: notifier,
 	}
 	if cfg.WebhookURL != "" {
 		trackCfg.Webhook = a.bot.WebhookHandler()

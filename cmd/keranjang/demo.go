@@ -21,13 +21,16 @@ import (
 // and scripted people, and prints the conversation as a transcript.
 //
 // With --serve it then keeps serving until SIGINT/SIGTERM, for load tests of the real binary
-// (bench/redirect.sh): it prints "ready code=<a basket-link code> addr=<host:port>", and after the ordered
-// shutdown "final recorded=<clicks and bot visits written since ready> dropped=<clicks dropped>".
+// (bench/redirect.sh, bench/postbacks.sh): it prints "ready code=<a basket-link code> seller=<the demo
+// seller's id> key=<their API key> addr=<host:port>", and after the ordered shutdown "final
+// recorded=<clicks and bot visits written since ready> dropped=<clicks dropped>". --no-group-commit makes
+// every order write pay its own fsync, to measure what group commit saves.
 func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("keranjang demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	verbose := fs.Bool("v", false, "also print the logs")
 	serve := fs.Bool("serve", false, "keep serving after the script until SIGINT/SIGTERM (for load tests)")
+	noGroupCommit := fs.Bool("no-group-commit", false, "one fsync per order write (for measuring group commit; with --serve)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -44,7 +47,7 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	sb, err := newSandbox(ctx, dir, log, map[string]string{
 		"KERANJANG_ADMIN_IDS":       fmt.Sprint(adminID),
 		"KERANJANG_TRUSTED_PROXIES": "127.0.0.0/8",
-	}, Options{RateBurst: 50}) // scripted people type faster than the inbound limit allows humans
+	}, Options{RateBurst: 50, NoGroupCommit: *noGroupCommit}) // scripted people type faster than the inbound limit allows humans
 	if err != nil {
 		return err
 	}
@@ -61,7 +64,11 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // clicks were written and dropped while it served.
 func (d *demoScript) hold(ctx context.Context) error {
 	before := d.sb.app.http.Recorded() // the script's clicks are written: run waited for them
-	fmt.Fprintf(d.out, "ready code=%s addr=%s\n", d.codes["Wati"], d.sb.app.HTTPAddr())
+	key, err := d.sb.app.store.APIKey(ctx, demoSellerID)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(d.out, "ready code=%s seller=%d key=%s addr=%s\n", d.codes["Wati"], demoSellerID, key, d.sb.app.HTTPAddr())
 	<-ctx.Done()
 	srv := d.sb.app.http
 	if err := d.sb.stopApp(); err != nil {
@@ -70,6 +77,9 @@ func (d *demoScript) hold(ctx context.Context) error {
 	fmt.Fprintf(d.out, "final recorded=%d dropped=%d\n", srv.Recorded()-before, srv.Dropped())
 	return nil
 }
+
+// demoSellerID is the Telegram id of the demo's seller.
+const demoSellerID = 2002
 
 type demoScript struct {
 	sb     *sandbox
@@ -257,7 +267,7 @@ func (d *demoScript) run(ctx context.Context, adminID int64) error {
 		"(toast) a button's pop-up answer · [Label] a button · 🌐 a buyer's browser.")
 
 	admin := d.user(adminID, "Sari", "sari_admin", "id")
-	seller := d.user(2002, "Budi", "budi_batik", "id")
+	seller := d.user(demoSellerID, "Budi", "budi_batik", "id")
 	aff1 := d.user(3003, "Wati", "wati_reseller", "id")
 	aff2 := d.user(3004, "Joko", "joko_jualan", "en")
 

@@ -70,6 +70,7 @@ func testCancelled(t *testing.T, open Open) {
 		"APIKey":              func() error { _, err := f.s.APIKey(ctx, 11); return err },
 		"RotateAPIKey":        func() error { _, err := f.s.RotateAPIKey(ctx, 10); return err },
 		"SellerByAPIKey":      func() error { _, err := f.s.SellerByAPIKey(ctx, key); return err },
+		"APIKeyOf":            func() error { _, _, err := f.s.APIKeyOf(ctx, 10); return err },
 		"CreateProduct": func() error {
 			_, err := f.s.CreateProduct(ctx, affiliate.Product{SellerID: 10, Name: "Teh", Price: 1000, Rate: 500, URL: "https://shop.example.com/teh"})
 			return err

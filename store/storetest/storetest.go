@@ -42,6 +42,7 @@ type Backend interface {
 	APIKey(ctx context.Context, sellerID int64) (string, error)
 	RotateAPIKey(ctx context.Context, sellerID int64) (string, error)
 	SellerByAPIKey(ctx context.Context, key string) (int64, error)
+	APIKeyOf(ctx context.Context, sellerID int64) (string, bool, error)
 
 	CreateProduct(ctx context.Context, p affiliate.Product) (affiliate.Product, error)
 	GetProduct(ctx context.Context, id uint64) (affiliate.Product, error)
@@ -95,6 +96,7 @@ var suite = []struct {
 	{"Applications", testApplications},
 	{"Flows", testFlows},
 	{"APIKeys", testAPIKeys},
+	{"APIKeyOf", testAPIKeyOf},
 	{"Feedback", testFeedback},
 	{"DeleteUserDataKeepsAggregates", testDeleteUserDataKeepsAggregates},
 	{"CreateProductValidation", testCreateProductValidation},
