@@ -149,7 +149,7 @@ func TestCSVImport(t *testing.T) {
 	if len(n) != 4 {
 		t.Fatalf("affiliate notices %q, want 4", n)
 	}
-	mustContain(t, n[0], "new order")
+	mustContain(t, n[0], "New order")
 	mustContain(t, n[3], "settled")
 
 	// The same file again changes nothing and tells nobody; its first row, pending, is now refused

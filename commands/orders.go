@@ -153,30 +153,13 @@ func (h *Handler) affiliateName(ctx context.Context, lang affiliate.Lang, id int
 	return i18n.T(lang, "affiliate_erased")
 }
 
-// notifyOrder tells the affiliate what became of an order on their link.
+// notifyOrder tells the affiliate what became of an order on their link (affiliate.OrderNotice: the same
+// notice as for an order reported over the API).
 func (h *Handler) notifyOrder(ctx context.Context, o affiliate.Order) {
 	if o.AffiliateID == 0 {
 		return
 	}
-	if n, ok := orderNotice(o, h.productName(ctx, o.ProductID)); ok {
-		h.notify(ctx, o.AffiliateID, n)
-	}
-}
-
-// orderNotice is the affiliate's notice about an order in its current state: the product, the order id
-// and the money that matters for that state.
-func orderNotice(o affiliate.Order, product string) (affiliate.Notice, bool) {
-	switch o.Status {
-	case affiliate.OrderPending:
-		return affiliate.Notice{Key: "order_new", Args: []any{product, o.OrderID, o.Amount, o.Commission}}, true
-	case affiliate.OrderSettled:
-		return affiliate.Notice{Key: "order_settled", Args: []any{product, o.OrderID, o.Commission}}, true
-	case affiliate.OrderRefunded:
-		return affiliate.Notice{Key: "order_refunded", Args: []any{product, o.OrderID, o.RefundedAmount, o.Reversed}}, true
-	case affiliate.OrderCancelled:
-		return affiliate.Notice{Key: "order_cancelled", Args: []any{product, o.OrderID, o.Commission}}, true
-	}
-	return affiliate.Notice{}, false
+	h.notify(ctx, o.AffiliateID, affiliate.OrderNotice(o, h.productName(ctx, o.ProductID)))
 }
 
 // Orders records a seller's orders and reads them back.

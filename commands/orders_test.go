@@ -76,7 +76,7 @@ func TestOrderCommands(t *testing.T) {
 	if len(n) != 1 {
 		t.Fatalf("affiliate got %d notices, want 1: %q", len(n), n)
 	}
-	mustContain(t, n[0], "new order through your link for Kaos Batik (INV-1): Rp150.000, estimated commission Rp15.000")
+	mustContain(t, n[0], "New order through your link: Kaos Batik, Rp150.000. Estimated commission: Rp15.000.")
 
 	// Another seller's order id space is their own, and another seller's link is unknown to them.
 	mustContain(t, x.say(t, s2, "/settle INV-1").PlainText, "Pesanan itu tidak ditemukan")
@@ -98,8 +98,8 @@ func TestOrderCommands(t *testing.T) {
 	mustContain(t, x.say(t, s, "/order "+code+" INV-2 20.000").PlainText, "Rp2.000")
 	mustContain(t, x.say(t, s, "/cancelorder INV-2").PlainText, "cancelled")
 
-	want := []string{"new order", "settled: commission Rp15.000", "refunded Rp50.000: commission Rp5.000 reversed",
-		"refunded Rp150.000: commission Rp15.000 reversed", "new order", "cancelled"}
+	want := []string{"New order", "has settled. Your commission: Rp15.000", "refunded: Rp50.000. Commission reversed: Rp5.000; commission left: Rp10.000",
+		"refunded: Rp150.000. Commission reversed: Rp15.000; commission left: Rp0", "New order", "cancelled"}
 	n = x.notices(t, a.ID, seen, len(want))
 	if len(n) != len(want) {
 		t.Fatalf("affiliate notices %q, want %d", n, len(want))

@@ -315,9 +315,4 @@ var catalogue = map[string]msg{
 	"chart_sending":         {"Membuat grafik…", "Drawing the chart…"},
 	"chart_caption":         {"📈 %d hari terakhir: %d klik, komisi %s", "📈 Last %d days: %d clicks, commission %s"},
 
-	// Notices to an affiliate about an order on their link: product, order id, then the money of the state.
-	"order_new":       {"🛒 Pesanan baru lewat link-mu untuk <b>%s</b> (<code>%s</code>): %s, komisi estimasi %s.", "🛒 A new order through your link for <b>%s</b> (<code>%s</code>): %s, estimated commission %s."},
-	"order_settled":   {"✅ Pesanan <b>%s</b> (<code>%s</code>) selesai: komisi %s cair.", "✅ Order for <b>%s</b> (<code>%s</code>) settled: commission %s."},
-	"order_refunded":  {"↩️ Pesanan <b>%s</b> (<code>%s</code>) direfund %s: komisi %s ditarik.", "↩️ Order for <b>%s</b> (<code>%s</code>) refunded %s: commission %s reversed."},
-	"order_cancelled": {"❌ Pesanan <b>%s</b> (<code>%s</code>) dibatalkan: komisi %s tidak dihitung.", "❌ Order for <b>%s</b> (<code>%s</code>) cancelled: commission %s does not count."},
 }
