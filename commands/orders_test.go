@@ -48,6 +48,18 @@ func TestOrderCommands(t *testing.T) {
 	mustContain(t, x.say(t, a, "/order "+code+" INV-9 1000").PlainText, "for sellers")
 	seen := len(x.fake.Sent(a.ID))
 
+	// /help lists the order commands for sellers only, and /earnings for everyone.
+	help := x.say(t, s, "/help").PlainText
+	for _, cmd := range []string{"/order —", "/settle —", "/refund —", "/cancelorder —", "/export —", "/earnings —"} {
+		mustContain(t, help, cmd)
+	}
+	help = x.say(t, a, "/help").PlainText
+	mustContain(t, help, "/earnings —")
+	if strings.Contains(help, "/order —") || strings.Contains(help, "/export —") {
+		t.Errorf("an affiliate's /help lists seller commands:\n%s", help)
+	}
+	seen = len(x.fake.Sent(a.ID))
+
 	for _, tc := range []struct{ cmd, want string }{
 		{"/order", "Usage: /order"},
 		{"/order " + code + " INV-1", "Usage: /order"},

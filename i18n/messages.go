@@ -265,7 +265,7 @@ var catalogue = map[string]msg{
 	"menu.settle":       {"pesanan selesai (komisi cair)", "settle an order"},
 	"menu.refund":       {"catat refund pesanan", "record a refund"},
 	"menu.cancelorder":  {"batalkan pesanan", "cancel an order"},
-	"menu.export":       {"unduh pesanan & komisi (CSV)", "download orders & commission (CSV)"},
+	"menu.export":       {"unduh pesanan dan komisi (CSV)", "download orders and commission (CSV)"},
 	"menu.earnings":     {"penghasilanmu", "your earnings"},
 	"order_usage":       {"Pakai: /order &lt;kode link|click id&gt; &lt;id pesanan&gt; &lt;jumlah&gt;\nContoh: <code>/order Ab12Cd34 INV-001 150.000</code>", "Usage: /order &lt;link code|click id&gt; &lt;order id&gt; &lt;amount&gt;\nExample: <code>/order Ab12Cd34 INV-001 150.000</code>"},
 	"settle_usage":      {"Pakai: /settle &lt;id pesanan&gt;", "Usage: /settle &lt;order id&gt;"},
@@ -314,5 +314,4 @@ var catalogue = map[string]msg{
 	"chart_commission":      {"Komisi (Rp)", "Commission (Rp)"},
 	"chart_sending":         {"Membuat grafik…", "Drawing the chart…"},
 	"chart_caption":         {"📈 %d hari terakhir: %d klik, komisi %s", "📈 Last %d days: %d clicks, commission %s"},
-
 }
