@@ -229,7 +229,12 @@ func (h *Handler) document(ctx context.Context, c *Call) error {
 	if err := c.Reply(ctx, text); err != nil {
 		return err
 	}
-	for _, o := range changed {
+	for i, o := range changed {
+		if ctx.Err() != nil {
+			// The update's deadline ran out: the rest are not sent (the outbox will carry them).
+			zerolog.Ctx(ctx).Warn().Int("unsent", len(changed)-i).Msg("order notices of an import not sent")
+			break
+		}
 		h.notifyOrder(ctx, o)
 	}
 	return nil

@@ -15,12 +15,14 @@ import (
 
 // ---- a seller's orders by hand ----
 
+// orderRoutes are the order and earnings commands. The order commands answer only in a private chat:
+// their replies name affiliates and money.
 func (h *Handler) orderRoutes() []*route {
 	return []*route{
-		{name: "order", role: seller, menu: true, run: h.orderCmd},
-		{name: "settle", role: seller, menu: true, run: h.settleCmd},
-		{name: "refund", role: seller, menu: true, run: h.refundCmd},
-		{name: "cancelorder", role: seller, menu: true, run: h.cancelOrderCmd},
+		{name: "order", role: seller, private: true, menu: true, run: h.orderCmd},
+		{name: "settle", role: seller, private: true, menu: true, run: h.settleCmd},
+		{name: "refund", role: seller, private: true, menu: true, run: h.refundCmd},
+		{name: "cancelorder", role: seller, private: true, menu: true, run: h.cancelOrderCmd},
 		{name: "export", role: seller, private: true, menu: true, run: h.export},
 		{name: "earnings", role: anyone, menu: true, run: h.earnings},
 	}
