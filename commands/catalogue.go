@@ -48,11 +48,6 @@ func (h *Handler) payloads() map[string]func(ctx context.Context, c *Call, arg s
 	}
 }
 
-// document handles a file sent outside any flow. CSV order import comes with conversions.
-func (h *Handler) document(ctx context.Context, c *Call) error {
-	return c.ReplyKey(ctx, "hint_free_text")
-}
-
 // parseProductID reads "12" or "#12".
 func parseProductID(s string) (uint64, bool) {
 	s = strings.TrimPrefix(strings.TrimSpace(s), "#")

@@ -62,8 +62,11 @@ type Deps struct {
 	Reports      Reports
 	Keys         Keys
 	Feedback     Feedback
+	Orders       Orders
+	Earnings     Earnings
 	Messenger    Messenger
 	Files        Files
+	Downloads    Downloader
 	Menus        Menus
 	Profile      Profile
 	Errors       ErrorCounter

@@ -33,7 +33,8 @@ func newHarness(t *testing.T, cfg Config) *harness {
 	defer cancel()
 	fake := tgfake.New()
 	t.Cleanup(fake.Close)
-	st, err := store.Open(filepath.Join(t.TempDir(), "k.db"), store.Options{ShopHosts: cfg.ShopHosts})
+	st, err := store.Open(filepath.Join(t.TempDir(), "k.db"), store.Options{ShopHosts: cfg.ShopHosts, Now: cfg.Now,
+		AttributionWindow: cfg.AttributionWindow})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +51,7 @@ func newHarness(t *testing.T, cfg Config) *harness {
 		cfg.AttributionWindow = 7 * 24 * time.Hour
 	}
 	h := New(Deps{Accounts: st, Flows: st, Applications: st, Catalogue: st, Links: st, Reports: st, Keys: st,
-		Feedback: st, Messenger: b, Files: b, Menus: b, Profile: b, Errors: b}, cfg)
+		Feedback: st, Orders: st, Earnings: st, Messenger: b, Files: b, Downloads: b, Menus: b, Profile: b, Errors: b}, cfg)
 	b.SetHandler(h)
 	if err := b.Start(ctx); err != nil {
 		t.Fatal(err)

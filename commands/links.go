@@ -12,7 +12,7 @@ import (
 
 // ---- an affiliate's links ----
 
-// links lists the caller's basket links with clicks today and in total.
+// links lists the caller's basket links with clicks and orders today and in total.
 func (h *Handler) links(ctx context.Context, c *Call) error {
 	links, err := h.deps.Links.AffiliateLinks(ctx, c.User.ID)
 	if err != nil {
@@ -38,7 +38,7 @@ func (h *Handler) links(ctx context.Context, c *Call) error {
 			return err
 		}
 		rows = append(rows, "\n\n"+c.T("links_row", bot.Escape(name), bot.Code(h.basketURL(l.Code)),
-			today.Clicks, total.Clicks, total.UniqueClicks))
+			today.Clicks, total.Clicks, total.UniqueClicks, total.Orders, today.Orders))
 	}
 	text, _ := fitLines(c.T("links_head", len(links)), rows, len(links)-len(rows), func(n int) string {
 		return "\n\n" + c.T("links_more", n)

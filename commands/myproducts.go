@@ -15,7 +15,7 @@ import (
 
 // ---- a seller's own products ----
 
-// myProducts lists the seller's products with clicks and affiliates, and buttons to edit, pause, resume.
+// myProducts lists the seller's products with clicks, affiliates, orders, GMV and commission, and buttons to edit, pause, resume.
 func (h *Handler) myProducts(ctx context.Context, c *Call) error {
 	m, err := h.myProductsMessage(ctx, c)
 	if err != nil {
@@ -40,13 +40,9 @@ func (h *Handler) myProductsMessage(ctx context.Context, c *Call) (bot.Message, 
 		if err != nil {
 			return bot.Message{}, err
 		}
-		var clicks affiliate.Counts
-		for _, l := range links {
-			n, err := h.deps.Links.LinkCounts(ctx, l.Code, time.Time{}, time.Time{})
-			if err != nil {
-				return bot.Message{}, err
-			}
-			clicks.Add(n)
+		n, err := h.deps.Reports.ProductCounts(ctx, p.ID, time.Time{}, time.Time{})
+		if err != nil {
+			return bot.Message{}, err
 		}
 		status := c.T("status_active")
 		toggle := bot.Data(c.T("pause_button", p.ID), fmt.Sprintf("pp:%d:pause", p.ID))
@@ -55,7 +51,8 @@ func (h *Handler) myProductsMessage(ctx context.Context, c *Call) (bot.Message, 
 			toggle = bot.Data(c.T("resume_button", p.ID), fmt.Sprintf("pp:%d:resume", p.ID))
 		}
 		rows = append(rows, "\n\n"+c.T("myproduct_row", p.ID, bot.Escape(p.Name), status, i18n.Money(p.Price),
-			i18n.Rate(c.Lang, p.Rate), clicks.Clicks, clicks.UniqueClicks, len(links), bot.Code(h.deepLink(p.ID))))
+			i18n.Rate(c.Lang, p.Rate), n.Clicks, n.UniqueClicks, len(links), bot.Code(h.deepLink(p.ID)))+
+			"\n"+orderLine(c, n.OrderCounts))
 		kb = append(kb, []bot.Button{bot.Data(c.T("edit_button", p.ID), fmt.Sprintf("ed:%d", p.ID)), toggle})
 	}
 	text, shown := fitLines(c.T("myproducts_head", len(list)), rows, len(list)-len(rows), func(n int) string {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/keranjang/keranjang/affiliate"
 	"github.com/keranjang/keranjang/bot"
+	"github.com/keranjang/keranjang/i18n"
 )
 
 // ---- seller reports and keys ----
@@ -17,7 +18,8 @@ import (
 // reportDays is the period of /affiliates: the last 30 local days including today.
 const reportDays = 30
 
-// affiliates shows the seller's affiliate activity over the last 30 days, best first.
+// affiliates shows the seller's affiliate activity over the last 30 days, best first: clicks, orders,
+// GMV and commission.
 func (h *Handler) affiliates(ctx context.Context, c *Call) error {
 	var productID uint64
 	if a := strings.TrimSpace(c.Args); a != "" {
@@ -43,7 +45,7 @@ func (h *Handler) affiliates(ctx context.Context, c *Call) error {
 			name = c.T("affiliate_erased")
 		}
 		lines = append(lines, "\n"+c.T("affiliates_row", i+1, bot.Escape(name), r.ProductID,
-			bot.Escape(bot.Truncate(r.ProductName, 40)), r.Clicks, r.UniqueClicks))
+			bot.Escape(bot.Truncate(r.ProductName, 40)), r.Clicks, r.UniqueClicks)+"\n    "+orderLine(c, r.OrderCounts))
 	}
 	text, _ := fitLines(c.T("affiliates_head", reportDays, len(rows)), lines, len(rows)-len(lines), func(n int) string {
 		return "\n\n" + c.T("affiliates_more", n)
@@ -95,6 +97,14 @@ curl -X POST '%s/api/v1/conversions' \
 // Reports answers the sellers' activity reports.
 type Reports interface {
 	AffiliateReport(ctx context.Context, sellerID int64, productID uint64, from, to time.Time) ([]affiliate.ReportRow, error)
+	ProductCounts(ctx context.Context, productID uint64, from, to time.Time) (affiliate.Counts, error)
+}
+
+// orderLine shows order counts: orders, GMV (refunds beside it) and commission pending / settled /
+// reversed.
+func orderLine(c *Call, n affiliate.OrderCounts) string {
+	return c.T("orders_line", n.Orders, i18n.Money(n.GMV), i18n.Money(n.Refunded), i18n.Money(n.CommissionPending),
+		i18n.Money(n.CommissionSettled), i18n.Money(n.CommissionReversed))
 }
 
 // Keys keeps the sellers' API keys.

@@ -35,6 +35,7 @@ func (h *Handler) routes() {
 		{name: "pause", role: admin, menu: true, run: h.adminPause},
 	}
 	h.order = append(h.order, h.catalogueRoutes()...)
+	h.order = append(h.order, h.orderRoutes()...)
 	h.commands = make(map[string]*route, len(h.order))
 	for _, r := range h.order {
 		h.commands[r.name] = r
@@ -45,6 +46,7 @@ func (h *Handler) routes() {
 		{prefix: "alerts", role: anyone, run: h.alertsButton},
 		{prefix: "del", role: anyone, run: h.deleteButton},
 		{prefix: "app", role: admin, run: h.applicationButton},
+		{prefix: "chart", role: anyone, run: h.chartButton},
 	}
 	buttons = append(buttons, h.catalogueButtons()...)
 	h.buttons = make(map[string]*button, len(buttons))

@@ -143,7 +143,7 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger, opt Options) (_ 
 func commandDeps(st *store.Store, b *bot.Bot, n commands.Notifier) commands.Deps {
 	return commands.Deps{
 		Accounts: st, Flows: st, Applications: st, Catalogue: st, Links: st, Reports: st, Keys: st, Feedback: st,
-		Messenger: b, Files: b, Menus: b, Profile: b, Errors: b, Notifier: n,
+		Orders: st, Earnings: st, Messenger: b, Files: b, Downloads: b, Menus: b, Profile: b, Errors: b, Notifier: n,
 	}
 }
 
