@@ -257,7 +257,6 @@ var catalogue = map[string]msg{
 	"err.amount_changed":        {"Jumlah pesanan berbeda dari yang tercatat; jumlah tidak bisa diubah.", "The amount differs from the recorded one; an order's amount cannot change."},
 	"err.attribution_changed":   {"Pesanan ini sudah tercatat dari link atau klik lain.", "This order is already recorded under another link or click."},
 	"err.outside_window":        {"Pesanan terjadi di luar jangka waktu atribusi setelah klik, jadi tidak dihitung.", "The order came after the attribution window of its click, so it does not count."},
-	"err.seller_mismatch":       {"Pesanan itu milik penjual lain.", "That order belongs to another seller."},
 	"err.order_before_click":    {"Pesanan terjadi sebelum kliknya, jadi tidak dihitung.", "The order was placed before its click, so it does not count."},
 
 	// Orders recorded by sellers in the bot, CSV import and export.
