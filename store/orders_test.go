@@ -42,7 +42,9 @@ func TestRecordOrderNeverWritesANegativeCount(t *testing.T) {
 	if _, _, err := f.s.RecordOrder(ctx, affiliate.OrderReport{SellerID: 10, OrderID: "x", LinkCode: l.Code, Amount: 50000, Status: affiliate.OrderPending}); err != nil {
 		t.Fatal(err)
 	}
-	err := f.s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bTotals).Put([]byte(l.Code), appendCounts(nil, affiliate.Counts{})) })
+	err := f.s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bTotals).Put([]byte(l.Code), appendCounts(nil, affiliate.Counts{}))
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
