@@ -54,7 +54,7 @@ func (d *demoScript) orders(ctx context.Context, seller, aff1, aff2 tgfake.User)
 
 	d.heading("The seller settles the order, then refunds part of it")
 	d.say(seller, "/settle INV-1001")
-	d.note("the buyer sent back one of three shirts; the refund reverses the commission pro rata")
+	d.note("the buyer returned part of the order: Rp100.000 of Rp350.000; the commission is reversed pro rata")
 	d.say(seller, "/refund INV-1001 100000")
 
 	d.heading("The seller imports orders from a spreadsheet; one row is wrong")
