@@ -63,7 +63,12 @@ func (h *Handler) earnings(ctx context.Context, c *Call) error {
 			return err
 		}
 		first, last := p.from.In(loc), p.to.Add(-time.Nanosecond).In(loc)
-		label := c.T("earnings_period."+p.key, i18n.Date(c.Lang, first), i18n.Date(c.Lang, last))
+		// A single day (today, yesterday) is labelled with its date; a span with its first and last day.
+		dates := []any{i18n.Date(c.Lang, first)}
+		if p.key != "today" && p.key != "yesterday" {
+			dates = append(dates, i18n.Date(c.Lang, last))
+		}
+		label := c.T("earnings_period."+p.key, dates...)
 		b.WriteString("\n\n" + c.T("earnings_section", label, n.Clicks, n.UniqueClicks, n.Orders, i18n.Money(n.GMV),
 			i18n.Money(n.Refunded), i18n.Money(n.CommissionPending), i18n.Money(n.CommissionSettled),
 			i18n.Money(n.CommissionReversed)))

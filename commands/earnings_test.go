@@ -66,6 +66,9 @@ func TestEarningsByLocalDay(t *testing.T) {
 				mustContain(t, m, tc.label)
 				mustContain(t, m, tc.clicks)
 				mustContain(t, m, tc.money)
+				if strings.Contains(m, "%!") {
+					t.Fatalf("/earnings %s: a formatting error in %q", tc.arg, m)
+				}
 			}
 			m := x.say(t, a, "/earnings").PlainText
 			mustContain(t, m, "Today, 1 December 2026")

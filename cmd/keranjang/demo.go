@@ -87,6 +87,7 @@ type demoScript struct {
 	names  map[int64]string
 	codes  map[string]string // basket-link code by affiliate name
 	pushed float64           // updates the script has sent the bot
+	web    *http.Client      // buyers' browsers and the shop's server; does not follow redirects
 	err    error             // the first step that failed; the steps after it do nothing
 
 	mu      sync.Mutex
@@ -157,6 +158,35 @@ func (d *demoScript) flush() error {
 	if err := waitUntil("the bot to handle update "+fmt.Sprint(d.pushed), func() bool { return d.handled() >= d.pushed }); err != nil {
 		return err
 	}
+	d.print()
+	return nil
+}
+
+// awaitMessage waits until the bot has sent a message to chatID that the transcript has not printed yet,
+// and prints what is pending. It is for messages no update of the script caused, such as an order notice
+// after a shop's postback: the fake runs the record hook before it answers a call, so the message is in
+// the pending list as soon as the bot's send has returned.
+func (d *demoScript) awaitMessage(chatID int64) {
+	if d.err != nil {
+		return
+	}
+	d.err = waitUntil(fmt.Sprintf("a message to chat %d", chatID), func() bool {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		for _, c := range d.pending {
+			if c.Method != "answerCallbackQuery" && c.ChatID() == chatID {
+				return true
+			}
+		}
+		return false
+	})
+	if d.err == nil {
+		d.print()
+	}
+}
+
+// print prints the bot's calls recorded since the last print.
+func (d *demoScript) print() {
 	d.mu.Lock()
 	calls := d.pending
 	d.pending = nil
@@ -189,7 +219,6 @@ func (d *demoScript) flush() error {
 			fmt.Fprintf(d.out, "      %s\n", kb)
 		}
 	}
-	return nil
 }
 
 // handled is how many updates the running app has finished handling, of every type.
@@ -264,7 +293,7 @@ func (d *demoScript) run(ctx context.Context, adminID int64) error {
 	fmt.Fprintln(d.out, "Keranjang demo — the real bot, HTTP server and database, talking to a built-in fake Telegram.")
 	fmt.Fprintf(d.out, "Basket links are served at %s/r/<code>.\n", d.sb.baseURL())
 	fmt.Fprintln(d.out, "Legend: 👤 a person acts · 🤖 → the bot sends a message · 🤖 ✎ the bot edits one · "+
-		"(toast) a button's pop-up answer · [Label] a button · 🌐 a buyer's browser.")
+		"(toast) a button's pop-up answer · [Label] a button · 🌐 a buyer's browser · 🏪 a shop's server.")
 
 	admin := d.user(adminID, "Sari", "sari_admin", "id")
 	seller := d.user(demoSellerID, "Budi", "budi_batik", "id")
@@ -317,23 +346,8 @@ func (d *demoScript) run(ctx context.Context, adminID int64) error {
 	}
 
 	d.heading("Buyers click the basket links")
-	client := &http.Client{Timeout: 5 * time.Second,
+	d.web = &http.Client{Timeout: 5 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	visit := func(code, ip, ua, method string) error {
-		req, _ := http.NewRequestWithContext(ctx, method, d.sb.baseURL()+"/r/"+code, nil)
-		req.Header.Set("User-Agent", ua)
-		req.Header.Set("X-Forwarded-For", ip)
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		fmt.Fprintf(d.out, "   🌐 %s %s from %s (%s) → %d %s\n", method, "/r/"+code, ip, shortUA(ua), resp.StatusCode,
-			resp.Header.Get("Location"))
-		return nil
-	}
-	phone := "Mozilla/5.0 (Linux; Android 14; SM-A155F) AppleWebKit/537.36 Chrome/131.0 Mobile Safari/537.36"
-	laptop := "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/131.0 Safari/537.36"
 	steps := []struct{ code, ip, ua, method string }{
 		{links["Wati"], "203.0.113.10", phone, http.MethodGet},
 		{links["Wati"], "203.0.113.10", phone, http.MethodGet}, // the same buyer again: not unique
@@ -344,7 +358,7 @@ func (d *demoScript) run(ctx context.Context, adminID int64) error {
 	}
 	recorded := d.sb.app.http.Recorded()
 	for _, s := range steps {
-		if err := visit(s.code, s.ip, s.ua, s.method); err != nil {
+		if _, err := d.visit(ctx, s.code, s.ip, s.ua, s.method); err != nil {
 			return err
 		}
 	}
@@ -366,11 +380,40 @@ func (d *demoScript) run(ctx context.Context, adminID int64) error {
 		return d.err
 	}
 
+	if err := d.orders(ctx, seller, aff1, aff2); err != nil {
+		return err
+	}
+
 	if rej := d.sb.fake.Rejected(); len(rej) > 0 {
 		return fmt.Errorf("demo: the fake Bot API rejected %d calls, first: %s", len(rej), rej[0].Reason)
 	}
 	fmt.Fprintf(d.out, "\n✔ Demo finished: %d Bot API calls, none rejected.\n", len(d.sb.fake.Calls()))
 	return nil
+}
+
+// Browsers of the demo's buyers.
+const (
+	phone  = "Mozilla/5.0 (Linux; Android 14; SM-A155F) AppleWebKit/537.36 Chrome/131.0 Mobile Safari/537.36"
+	laptop = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/131.0 Safari/537.36"
+)
+
+// visit opens a basket link as a buyer's browser from ip (the demo trusts the loopback proxy), prints
+// the answer and returns where it redirects.
+func (d *demoScript) visit(ctx context.Context, code, ip, ua, method string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, method, d.sb.baseURL()+"/r/"+code, nil)
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("User-Agent", ua)
+	req.Header.Set("X-Forwarded-For", ip)
+	resp, err := d.web.Do(req)
+	if err != nil {
+		return "", err
+	}
+	resp.Body.Close()
+	loc := resp.Header.Get("Location")
+	fmt.Fprintf(d.out, "   🌐 %s %s from %s (%s) → %d %s\n", method, "/r/"+code, ip, shortUA(ua), resp.StatusCode, loc)
+	return loc, nil
 }
 
 func shortUA(ua string) string {

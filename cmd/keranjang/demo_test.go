@@ -19,6 +19,7 @@ func TestDemo(t *testing.T) {
 	transcript := out.String()
 	scenes := []struct{ scene, text string }{
 		{"legend", "Legend: 👤 a person acts · 🤖 → the bot sends a message · 🤖 ✎ the bot edits one"},
+		{"legend: the shop", "🌐 a buyer's browser · 🏪 a shop's server."},
 		{"admin card", "Pendaftaran penjual"},
 		{"seller application", "Your seller application for Batik Budi Pekalongan went to the admins"},
 		{"approval", "👤 Sari presses [✅ Setujui]"},
@@ -42,6 +43,29 @@ func TestDemo(t *testing.T) {
 		{"feedback to the seller", "Masukan dari afiliasi Wati untuk #1 Kemeja Batik Tulis Lasem"},
 		{"feedback confirmed", "sudah dikirim ke penjual"},
 		{"refusal", "👤 Joko: /approve 2002\n   🤖 → Joko: This command is for admins only."},
+		{"earnings before any order", "👤 Wati: /earnings"},
+		{"earnings before: no orders yet", "Pesanan: 0 · GMV: Rp0 (refund Rp0)\n      Komisi estimasi: Rp0\n      Komisi cair: Rp0\n      Komisi ditarik: Rp0"},
+		{"the buyer's click", "from 203.0.113.77 (phone) → 302 https://shop.example.id/kemeja-lasem?ref=bot&kclid="},
+		{"the signed postback", "🏪 POST /api/v1/conversions {\"order_id\":\"INV-1001\",\"click_id\":\""},
+		{"the postback answered", "(signed) → 200"},
+		{"the order as stored", "stored: order INV-1001 · link "},
+		{"the stored order's numbers", "affiliate 3003 · amount 350000 · status pending · rate 1250 bp · commission 43750"},
+		{"the new order notice", "🤖 → Wati: 🛒 Pesanan baru lewat linkmu: Kemeja Batik Tulis Lasem, Rp350.000. Estimasi komisi: Rp43.750."},
+		{"settle", "👤 Budi: /settle INV-1001"},
+		{"settled for the seller", "🧾 Pesanan INV-1001 — selesai"},
+		{"settled notice", "🤖 → Wati: ✅ Pesanan Kemeja Batik Tulis Lasem (Rp350.000) selesai. Komisimu: Rp43.750."},
+		{"partial refund", "👤 Budi: /refund INV-1001 100000"},
+		{"refunded for the seller", "Direfund: Rp100.000 · komisi ditarik: Rp12.500"},
+		{"refund notice", "🤖 → Wati: ↩️ Pesanan Kemeja Batik Tulis Lasem (Rp350.000) dikembalikan sebesar Rp100.000. Komisi ditarik: Rp12.500; komisi tersisa: Rp31.250."},
+		{"CSV sent", "👤 Budi sends [document pesanan-toko.csv]"},
+		{"the bad row", "│ INV-1004,NoSuchXy,175000,pending"},
+		{"CSV counts", "Diimpor: 2 · tidak berubah: 0 · ditolak: 1"},
+		{"CSV reason", "Baris 4: "},
+		{"imported order told", "🤖 → Wati: 🛒 Pesanan baru lewat linkmu"},
+		{"imported settled order told", "🤖 → Joko: ✅ The order of Kemeja Batik Tulis Lasem (Rp350.000) has settled."},
+		{"earnings after", "👤 Wati: /earnings"},
+		{"earnings after: the numbers moved", "Klik: 4 (unik 3)\n      Pesanan: 2 · GMV: Rp700.000 (refund Rp100.000)\n      Komisi estimasi: Rp43.750\n      Komisi cair: Rp43.750\n      Komisi ditarik: Rp12.500"},
+		{"chart", "🤖 → Wati: [photo] 📈 30 hari terakhir: 4 klik, komisi Rp75.000"},
 		{"end", "Bot API calls, none rejected."},
 	}
 	at := 0
@@ -51,6 +75,12 @@ func TestDemo(t *testing.T) {
 			t.Fatalf("scene %q missing (or out of order): want %q after offset %d in:\n%s", s.scene, s.text, at, transcript)
 		}
 		at += i + len(s.text)
+	}
+	if strings.Contains(transcript, "ksk_") || strings.Contains(transcript, "sha256=") {
+		t.Errorf("the transcript shows the seller's API key or a signature:\n%s", transcript)
+	}
+	if strings.Contains(transcript, "%!") {
+		t.Errorf("a message of the demo has a formatting error:\n%s", transcript)
 	}
 	if strings.Contains(transcript, "gangguan") || strings.Contains(transcript, "went wrong") {
 		t.Errorf("the bot reported an error in the demo:\n%s", transcript)

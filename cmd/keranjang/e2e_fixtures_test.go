@@ -49,7 +49,14 @@ type shop struct {
 // newShop starts the catalogue system with its people.
 func newShop(t *testing.T) *shop {
 	t.Helper()
-	s := &shop{e2e: startE2E(t, catalogueEnv, Options{RateBurst: scripted}),
+	return newShopWith(t, Options{RateBurst: scripted})
+}
+
+// newShopWith starts the catalogue system with its people and the given options, for a test that needs
+// its own clock.
+func newShopWith(t *testing.T, opt Options) *shop {
+	t.Helper()
+	s := &shop{e2e: startE2E(t, catalogueEnv, opt),
 		admin: person(e2eAdminID, "Sari", "id"),
 		budi:  person(6001, "Budi", "en"), wati: person(6002, "Wati", "id"),
 		ani: person(6101, "Ani", "id"), joe: person(6102, "Joe", "en"), citra: person(6103, "Citra", "id"),
@@ -112,4 +119,12 @@ func (s *shop) readKeys(t *testing.T) {
 	t.Helper()
 	s.budiKey = apiKey(t, s.say(t, s.budi, "/apikey"))
 	s.watiKey = apiKey(t, s.say(t, s.wati, "/apikey"))
+}
+
+// addTas adds Budi's product #1 in one line: Tas Anyaman, Rp123.457 at 10%. The odd price makes every
+// commission a fraction of a rupiah before it is rounded down.
+func (s *shop) addTas(t *testing.T) {
+	t.Helper()
+	mustContain(t, s.say(t, s.budi, "/addproduct Tas Anyaman | 123.457 | 10 | https://shop.example.id/tas").PlainText,
+		"Product #1 Tas Anyaman added", "Commission: 10%")
 }

@@ -17,8 +17,10 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/keranjang/keranjang/internal/clocktest"
 	"github.com/keranjang/keranjang/internal/tgfake"
 	"github.com/keranjang/keranjang/store"
+	"github.com/keranjang/keranjang/track"
 )
 
 // e2eWait bounds every wait for the bot. It is generous on purpose: the suite must pass on a slow machine
@@ -93,6 +95,12 @@ func morningClock() func() time.Time {
 	l := now.In(jkt)
 	offset := time.Date(l.Year(), l.Month(), l.Day(), 10, 0, 0, 0, jkt).Sub(now)
 	return func() time.Time { return time.Now().Add(offset) }
+}
+
+// standingClock is a clock that reads 10:00 in Jakarta today and moves only when the test moves it: for
+// tests that jump days or weeks ahead without sleeping.
+func standingClock() *clocktest.Clock {
+	return clocktest.New(morningClock()())
 }
 
 func waitCtx() (context.Context, context.CancelFunc) {
@@ -442,4 +450,19 @@ func (e *e2e) withStoppedApp(t *testing.T, fn func(st *store.Store)) {
 	if e.sb.app, err = Start(ctx, e.sb.cfg, e.sb.log, e.sb.opt); err != nil {
 		t.Fatalf("start again: %v", err)
 	}
+}
+
+// report sends a signed postback as seller with key at the app's clock, requires a 200 and returns the
+// order as stored.
+func (s *shop) report(t *testing.T, seller int64, key, body string) track.ConversionResult {
+	t.Helper()
+	status, out := s.post(t, seller, key, body, 0, "")
+	if status != http.StatusOK {
+		t.Fatalf("POST /api/v1/conversions %s: %d %s", body, status, out)
+	}
+	var r track.ConversionResult
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("the answer to %s: %v", body, err)
+	}
+	return r
 }
