@@ -80,5 +80,7 @@ var (
 	ErrAppNotFound     = &Error{Code: ENotFound, Reason: "application_not_found"}
 	ErrClickNotFound   = &Error{Code: ENotFound, Reason: "click_not_found"}
 	ErrOrderNotFound   = &Error{Code: ENotFound, Reason: "order_not_found"}
-	ErrProductPaused   = &Error{Code: EConflict, Reason: "product_paused"}
+	// ErrOrderLinkNotFound is an order's link code that names no link of the reporting seller's products.
+	ErrOrderLinkNotFound = &Error{Code: ENotFound, Reason: "order_link_not_found"}
+	ErrProductPaused     = &Error{Code: EConflict, Reason: "product_paused"}
 )

@@ -208,7 +208,7 @@ func ParseOrderStatus(s string) (OrderStatus, bool) {
 // (EInvalid "ref_missing"), and so carries an amount (ValidateOrderReport's "amount_range"). A zero OccurredAt means now. A click
 // that is not the one the report names, belongs to another link, or was a bot visit is ENotFound
 // ("click_not_found"), and so is a report by click id without a click; a link that is not the one the
-// report's link code names is "link_not_found". An order may be placed up to ClickSkew before its click
+// report's link code names, or another seller's, is ErrOrderLinkNotFound. An order may be placed up to ClickSkew before its click
 // (clocks differ). window ≤ 0 means DefaultAttributionWindow. A refunded first report with
 // RefundedAmount 0 is a full refund. Times are stored in UTC.
 func NewOrder(r OrderReport, l Link, c *Click, productRate BasisPoints, window time.Duration, now time.Time) (Order, error) {
@@ -223,7 +223,7 @@ func NewOrder(r OrderReport, l Link, c *Click, productRate BasisPoints, window t
 			return Order{}, ErrClickNotFound
 		}
 	} else if c != nil || l.Code != r.LinkCode || l.SellerID != r.SellerID {
-		return Order{}, ErrLinkNotFound
+		return Order{}, ErrOrderLinkNotFound
 	}
 	now = now.UTC()
 	at := r.OccurredAt.UTC()

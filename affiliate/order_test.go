@@ -226,7 +226,7 @@ func TestNewOrder(t *testing.T) {
 			productRate: 1000, code: ENotFound, reason: "click_not_found"},
 		{name: "another seller's link", change: func(r *OrderReport, l *Link, c **Click) {
 			r.ClickID, r.LinkCode, *c, l.SellerID = "", testCode, nil, 11
-		}, productRate: 1000, code: ENotFound, reason: "link_not_found"},
+		}, productRate: 1000, code: ENotFound, reason: "order_link_not_found"},
 		{name: "no click for the id", change: func(_ *OrderReport, _ *Link, c **Click) { *c = nil },
 			productRate: 1000, code: ENotFound, reason: "click_not_found"},
 		{name: "a bot visit", change: func(_ *OrderReport, _ *Link, c **Click) { (*c).Bot = true },
@@ -237,7 +237,7 @@ func TestNewOrder(t *testing.T) {
 			productRate: 1000, code: ENotFound, reason: "click_not_found"},
 		{name: "another link", change: func(r *OrderReport, _ *Link, c **Click) {
 			r.ClickID, r.LinkCode, *c = "", "Zzzz9999", nil
-		}, productRate: 1000, code: ENotFound, reason: "link_not_found"},
+		}, productRate: 1000, code: ENotFound, reason: "order_link_not_found"},
 		{name: "no reference", change: func(r *OrderReport, _ *Link, c **Click) { r.ClickID, *c = "", nil },
 			productRate: 1000, code: EInvalid, reason: "ref_missing"},
 		{name: "no amount", change: func(r *OrderReport, _ *Link, c **Click) {

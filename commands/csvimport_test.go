@@ -132,7 +132,7 @@ func TestCSVImport(t *testing.T) {
 	m := x.sendCSV(t, s, "orders.csv", "text/csv", []byte(file))
 	mustContain(t, m.PlainText, "Imported: 4 · unchanged: 1 · rejected: 3")
 	mustContain(t, m.PlainText, "Row 5: That is not an amount of rupiah")
-	mustContain(t, m.PlainText, "Row 6: That link is not among yours")
+	mustContain(t, m.PlainText, "Row 6: None of your products has a basket link with that code")
 	mustContain(t, m.PlainText, "Row 8: status must be")
 	if i, j := strings.Index(m.PlainText, "Row 5"), strings.Index(m.PlainText, "Row 6"); i > j {
 		t.Errorf("reasons out of order:\n%s", m.PlainText)

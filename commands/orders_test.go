@@ -70,7 +70,7 @@ func TestOrderCommands(t *testing.T) {
 		{"/order " + code + " INV-1 lima ribu", "not an amount of rupiah"},
 		{"/order " + code + " INV-1 0", "between Rp1 and"},
 		{"/order " + code + " INV@1 1000", "An order id must be"},
-		{"/order zzzzzzzz INV-1 1000", "That link is not among yours"},
+		{"/order zzzzzzzz INV-1 1000", "None of your products has a basket link with that code"},
 		{"/settle INV-404", "That order was not found"},
 	} {
 		mustContain(t, x.say(t, s, tc.cmd).PlainText, tc.want)

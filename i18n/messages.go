@@ -124,6 +124,7 @@ var catalogue = map[string]msg{
 	"err.bad_to_date":           {"Tanggal akhir harus berformat YYYY-MM-DD.", "The end date must be YYYY-MM-DD."},
 	"err.from_after_to":         {"Tanggal awal jatuh setelah tanggal akhir.", "The start date is after the end date."},
 	"err.range_too_long":        {"Rentang tanggal terlalu panjang (paling lama 366 hari).", "The date range is too long (at most 366 days)."},
+	"err.order_link_not_found":  {"Tidak ada link keranjang dengan kode itu pada produkmu.", "None of your products has a basket link with that code."},
 	"err.order_not_found":       {"Pesanan itu tidak ditemukan.", "That order was not found."},
 	"err.internal":              {"Maaf, ada gangguan di pihak kami. Coba lagi sebentar lagi.", "Sorry, something went wrong on our side. Please try again in a moment."},
 	"err.seller_not_found":      {"Penjual itu tidak ditemukan.", "That seller was not found."},

@@ -91,6 +91,9 @@ func (s *Store) applyOrder(tx *bolt.Tx, r affiliate.OrderReport, now time.Time) 
 			c, code = &click, click.Code
 		}
 		l, err := getLink(tx, code)
+		if errors.Is(err, affiliate.ErrLinkNotFound) {
+			return affiliate.Order{}, false, affiliate.ErrOrderLinkNotFound
+		}
 		if err != nil {
 			return affiliate.Order{}, false, err
 		}
