@@ -5,6 +5,7 @@ import (
 	"unicode/utf16"
 
 	tgmodels "github.com/go-telegram/bot/models"
+	"github.com/keranjang/keranjang/affiliate"
 )
 
 // Kind says what an update carries.
@@ -251,15 +252,6 @@ func utf16Span(s string, offset, length int) (int, int, bool) {
 	return start, end, true
 }
 
-// UTF16Len is the length of s in UTF-16 code units, the unit of Telegram's text limits.
-func UTF16Len(s string) int {
-	n := 0
-	for _, r := range s {
-		if l := utf16.RuneLen(r); l > 0 {
-			n += l
-		} else {
-			n++
-		}
-	}
-	return n
-}
+// UTF16Len is the length of s in UTF-16 code units, the unit of Telegram's text limits (the domain's
+// own count, affiliate.TextLen, which validation uses too).
+func UTF16Len(s string) int { return affiliate.TextLen(s) }
