@@ -26,7 +26,9 @@ var TelegramLimits = Limits{Global: 30, PrivateGap: time.Second, Group: 20}
 
 // WithLimits makes the fake refuse sends over l with 429 (see [Limits]); a zero field is no limit.
 func WithLimits(l Limits) Option {
-	return func(s *Server) { s.limits = &limiter{l: l, groups: map[int64][]time.Time{}, private: map[int64]time.Time{}} }
+	return func(s *Server) {
+		s.limits = &limiter{l: l, groups: map[int64][]time.Time{}, private: map[int64]time.Time{}}
+	}
 }
 
 // limiter keeps what the limits need: the times of recent sends, overall and per chat.
