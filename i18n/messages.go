@@ -130,7 +130,7 @@ var catalogue = map[string]msg{
 	"err.outbox_key":               {"Pesan keluar ke-%d tanpa kunci unik.", "Outgoing message %d lacks its unique key."},
 	"err.outbox_chat":              {"Pesan keluar ke-%d tanpa chat tujuan.", "Outgoing message %d lacks its chat."},
 	"err.outbox_text":              {"Pesan keluar ke-%d tanpa teks.", "Outgoing message %d has no text."},
-	"err.outbox_message_not_found": {"Pesan keluar itu tidak ditemukan.", "That outgoing message was not found."},
+	"err.outbox_message_not_found": {"Pesan keluar #%d tidak ditemukan.", "Outgoing message %d was not found."},
 	"err.alert_skipped":            {"Jumlah peringatan yang dilewati tidak valid.", "The number of skipped alerts is not valid."},
 	"err.internal":                 {"Maaf, ada gangguan di pihak kami. Coba lagi sebentar lagi.", "Sorry, something went wrong on our side. Please try again in a moment."},
 	"err.seller_not_found":         {"Penjual itu tidak ditemukan.", "That seller was not found."},
