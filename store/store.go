@@ -52,6 +52,8 @@ import (
 //	feedback         feedback id                  → affiliate.Feedback
 //	seller_feedback  seller id + feedback id      → empty
 //	user_feedback    affiliate id + feedback id   → empty
+//	digest_due       one bucket per time zone in use: local digest minute (uint16) + user id → local date
+//	                 of the last digest handled (see digest.go)
 var (
 	bMeta           = []byte("meta")
 	bUsers          = []byte("users")
@@ -77,11 +79,13 @@ var (
 	bFeedback       = []byte("feedback")
 	bSellerFeedback = []byte("seller_feedback")
 	bUserFeedback   = []byte("user_feedback")
+	bDigestDue      = []byte("digest_due")
 
 	allBuckets = [][]byte{
 		bMeta, bUsers, bSellers, bAPIKeys, bApps, bAppsPending, bFlows, bProducts, bSellerProducts,
 		bLinks, bAffLinks, bProductLinks, bClicks, bVisitors, bAggLink, bAggAff, bTotals,
 		bFeedback, bSellerFeedback, bUserFeedback, bAggProduct, bAggSeller, bOrders, bSellerOrders,
+		bDigestDue,
 	}
 
 	kSchema   = []byte("schema")
@@ -113,6 +117,7 @@ var migrations = []migration{
 	{version: 2, name: "versioned count records", up: migrateCountRecords},
 	{version: 3, name: "click log in records of many clicks", up: migrateClickRecords},
 	{version: 4, name: "orders and product and seller aggregates", up: migrateOrderBuckets},
+	{version: 6, name: "digest schedule by zone and local minute", up: migrateDigestIndex},
 }
 
 // SchemaLatest is the schema version this binary writes.

@@ -128,6 +128,18 @@ func testCancelled(t *testing.T, open Open) {
 		"ProductCounts":  func() error { _, err := f.s.ProductCounts(ctx, p.ID, time.Time{}, time.Time{}); return err },
 		"SellerCounts":   func() error { _, err := f.s.SellerCounts(ctx, 10, time.Time{}, time.Time{}); return err },
 		"Stats":          func() error { _, err := f.s.Stats(ctx); return err },
+		"DigestZones":    func() error { _, err := f.s.DigestZones(ctx); return err },
+		"DigestDue": func() error {
+			_, err := f.s.DigestDue(ctx, "Asia/Jakarta", 0, 1439, "", affiliate.DigestEntry{}, 10)
+			return err
+		},
+		"MarkDigests": func() error {
+			return f.s.MarkDigests(ctx, "Asia/Jakarta", []affiliate.DigestEntry{{Minute: affiliate.DefaultDigestMinute, UserID: 20}}, "2024-03-10")
+		},
+		"AffiliateDigest": func() error {
+			_, err := f.s.AffiliateDigest(ctx, 20, now.Add(-time.Hour), future, time.Time{})
+			return err
+		},
 	}
 	// Every method that takes a context is in the table.
 	bt := reflect.TypeFor[Backend]()

@@ -80,6 +80,11 @@ type Backend interface {
 	SellerFeedback(ctx context.Context, sellerID int64, limit int) ([]affiliate.Feedback, error)
 
 	Stats(ctx context.Context) (affiliate.Stats, error)
+
+	DigestZones(ctx context.Context) ([]string, error)
+	DigestDue(ctx context.Context, zone string, fromMinute, toMinute int, skipDate string, after affiliate.DigestEntry, limit int) ([]affiliate.DigestEntry, error)
+	MarkDigests(ctx context.Context, zone string, entries []affiliate.DigestEntry, date string) error
+	AffiliateDigest(ctx context.Context, affiliateID int64, from, to, monthFrom time.Time) (affiliate.DigestCounts, error)
 }
 
 // Open opens a new, empty store for one test, whose clock is now, and closes it when the test ends
@@ -139,6 +144,8 @@ var suite = []struct {
 	{"AffiliateHours", testAffiliateHours},
 	{"ProductAndSellerCounts", testProductAndSellerCounts},
 	{"ConcurrentOrders", testConcurrentOrders},
+	{"DigestSchedule", testDigestSchedule},
+	{"AffiliateDigest", testAffiliateDigest},
 	{"Cancelled", testCancelled},
 	{"BackupDoesNotBlockWriters", testBackupDoesNotBlockWriters},
 }
