@@ -97,8 +97,8 @@ func checkSchema1Data(t *testing.T, path string, want schema1Expect) {
 	}
 	defer s.Close()
 	ctx := t.Context()
-	if v, err := s.SchemaVersion(ctx); err != nil || v != SchemaLatest || SchemaLatest < 4 {
-		t.Fatalf("schema version %d, %v (latest %d); want the latest, at least 4", v, err, SchemaLatest)
+	if v, err := s.SchemaVersion(ctx); err != nil || v != SchemaLatest || SchemaLatest < 5 {
+		t.Fatalf("schema version %d, %v (latest %d); want the latest, at least 5", v, err, SchemaLatest)
 	}
 	checkDigestIndex(t, s)
 	productSum := map[uint64]affiliate.Counts{}

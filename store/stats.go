@@ -9,7 +9,7 @@ import (
 )
 
 // Stats counts users, sellers, pending applications, products, links, clicks, bot and orphan visits, and
-// orders. Outbox is not kept by this store and stays zero. Key counts walk their buckets' pages,
+// orders; Outbox is the number of queued messages. Key counts walk their buckets' pages,
 // which is fine for an admin command.
 func (s *Store) Stats(ctx context.Context) (affiliate.Stats, error) {
 	return get(s, ctx, "stats", func(tx *bolt.Tx) (affiliate.Stats, error) {
@@ -25,6 +25,7 @@ func (s *Store) Stats(ctx context.Context) (affiliate.Stats, error) {
 		st.Clicks = int64(getU64(meta, kNClicks))
 		st.Bots = int64(getU64(meta, kNBots))
 		st.Orphans = int64(getU64(meta, kNOrphans))
+		st.Outbox = int64(getU64(meta, kObCount[affiliate.OutboxQueued]))
 		return st, nil
 	})
 }

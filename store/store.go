@@ -52,6 +52,7 @@ import (
 //	feedback         feedback id                  → affiliate.Feedback
 //	seller_feedback  seller id + feedback id      → empty
 //	user_feedback    affiliate id + feedback id   → empty
+//	outbox, outbox_keys, outbox_due, outbox_user, outbox_done, alert_counts: the outbox (see outbox.go)
 //	digest_due       one bucket per time zone in use: local digest minute (uint16) + user id → local date
 //	                 of the last digest handled (see digest.go)
 var (
@@ -85,6 +86,7 @@ var (
 		bMeta, bUsers, bSellers, bAPIKeys, bApps, bAppsPending, bFlows, bProducts, bSellerProducts,
 		bLinks, bAffLinks, bProductLinks, bClicks, bVisitors, bAggLink, bAggAff, bTotals,
 		bFeedback, bSellerFeedback, bUserFeedback, bAggProduct, bAggSeller, bOrders, bSellerOrders,
+		bOutbox, bOutboxKeys, bOutboxDue, bOutboxUser, bOutboxDone, bAlertCounts,
 		bDigestDue,
 	}
 
@@ -117,6 +119,7 @@ var migrations = []migration{
 	{version: 2, name: "versioned count records", up: migrateCountRecords},
 	{version: 3, name: "click log in records of many clicks", up: migrateClickRecords},
 	{version: 4, name: "orders and product and seller aggregates", up: migrateOrderBuckets},
+	{version: 5, name: "outbox", up: migrateOutboxBuckets},
 	{version: 6, name: "digest schedule by zone and local minute", up: migrateDigestIndex},
 }
 

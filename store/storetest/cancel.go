@@ -37,6 +37,11 @@ func testCancelled(t *testing.T, open Open) {
 	if _, _, err := f.s.RecordOrder(t.Context(), affiliate.OrderReport{SellerID: 10, OrderID: "o1", ClickID: cid("c1"), Amount: 50000, Status: affiliate.OrderPending, OccurredAt: now}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := f.s.Enqueue(t.Context(), []affiliate.OutboxMessage{
+		{Key: "k1", UserID: 20, ChatID: 20, Text: "a", AlertID: 7}, {Key: "k2", UserID: 21, ChatID: 21, Text: "b"},
+	}); err != nil {
+		t.Fatal(err)
+	}
 	key, err := f.s.APIKey(t.Context(), 10)
 	if err != nil {
 		t.Fatal(err)
@@ -128,7 +133,23 @@ func testCancelled(t *testing.T, open Open) {
 		"ProductCounts":  func() error { _, err := f.s.ProductCounts(ctx, p.ID, time.Time{}, time.Time{}); return err },
 		"SellerCounts":   func() error { _, err := f.s.SellerCounts(ctx, 10, time.Time{}, time.Time{}); return err },
 		"Stats":          func() error { _, err := f.s.Stats(ctx); return err },
-		"DigestZones":    func() error { _, err := f.s.DigestZones(ctx); return err },
+		"Enqueue": func() error {
+			_, err := f.s.Enqueue(ctx, []affiliate.OutboxMessage{{Key: "k3", UserID: 20, ChatID: 20, Text: "c"}})
+			return err
+		},
+		"DueMessages":      func() error { _, err := f.s.DueMessages(ctx, future, 10); return err },
+		"NextDue":          func() error { _, _, err := f.s.NextDue(ctx); return err },
+		"GetOutboxMessage": func() error { _, err := f.s.GetOutboxMessage(ctx, 1); return err },
+		"MarkSent":         func() error { return f.s.MarkSent(ctx, 1, now) },
+		"MarkRetry":        func() error { return f.s.MarkRetry(ctx, 1, 1, future, "x") },
+		"MarkFailed":       func() error { return f.s.MarkFailed(ctx, 2, "x") },
+		"SetReachable":     func() error { _, err := f.s.SetReachable(ctx, 20, false); return err },
+		"MigrateChat":      func() error { return f.s.MigrateChat(ctx, 20, -100) },
+		"OutboxStats":      func() error { _, err := f.s.OutboxStats(ctx); return err },
+		"AlertCounts":      func() error { _, err := f.s.AlertCounts(ctx, 7); return err },
+		"AddAlertSkipped":  func() error { return f.s.AddAlertSkipped(ctx, 7, 3) },
+		"PruneOutbox":      func() error { _, err := f.s.PruneOutbox(ctx, future); return err },
+		"DigestZones":      func() error { _, err := f.s.DigestZones(ctx); return err },
 		"DigestDue": func() error {
 			_, err := f.s.DigestDue(ctx, "Asia/Jakarta", 0, 1439, "", affiliate.DigestEntry{}, 10)
 			return err
@@ -204,5 +225,9 @@ func snapshot(t *testing.T, f *fixture, productID uint64, code, key string) stri
 	add(f.s.SellerOrders(ctx, 10, time.Time{}, time.Time{}, affiliate.OrderCursor{}, 100))
 	add(f.s.ProductCounts(ctx, productID, time.Time{}, time.Time{}))
 	add(f.s.SellerCounts(ctx, 10, time.Time{}, time.Time{}))
+	add(f.s.DueMessages(ctx, time.Now().Add(1000*time.Hour), 100))
+	add(f.s.OutboxStats(ctx))
+	add(f.s.AlertCounts(ctx, 7))
+	add(f.s.GetUser(ctx, 20))
 	return fmt.Sprintf("%+v", out)
 }

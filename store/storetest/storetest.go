@@ -81,6 +81,19 @@ type Backend interface {
 
 	Stats(ctx context.Context) (affiliate.Stats, error)
 
+	Enqueue(ctx context.Context, msgs []affiliate.OutboxMessage) (int, error)
+	DueMessages(ctx context.Context, now time.Time, limit int) ([]affiliate.OutboxMessage, error)
+	NextDue(ctx context.Context) (time.Time, bool, error)
+	GetOutboxMessage(ctx context.Context, id uint64) (affiliate.OutboxMessage, error)
+	MarkSent(ctx context.Context, id uint64, at time.Time) error
+	MarkRetry(ctx context.Context, id uint64, attempts int, next time.Time, lastErr string) error
+	MarkFailed(ctx context.Context, id uint64, lastErr string) error
+	SetReachable(ctx context.Context, userID int64, reachable bool) (int, error)
+	MigrateChat(ctx context.Context, oldID, newID int64) error
+	OutboxStats(ctx context.Context) (affiliate.OutboxStats, error)
+	AlertCounts(ctx context.Context, id uint64) (affiliate.AlertCounts, error)
+	AddAlertSkipped(ctx context.Context, id uint64, n int) error
+	PruneOutbox(ctx context.Context, before time.Time) (int, error)
 	DigestZones(ctx context.Context) ([]string, error)
 	DigestDue(ctx context.Context, zone string, fromMinute, toMinute int, skipDate string, after affiliate.DigestEntry, limit int) ([]affiliate.DigestEntry, error)
 	MarkDigests(ctx context.Context, zone string, entries []affiliate.DigestEntry, date string) error
@@ -144,6 +157,13 @@ var suite = []struct {
 	{"AffiliateHours", testAffiliateHours},
 	{"ProductAndSellerCounts", testProductAndSellerCounts},
 	{"ConcurrentOrders", testConcurrentOrders},
+	{"OutboxEnqueueOnce", testOutboxEnqueueOnce},
+	{"OutboxLifecycle", testOutboxLifecycle},
+	{"OutboxReachable", testOutboxReachable},
+	{"OutboxMigrateChat", testOutboxMigrateChat},
+	{"OutboxAlertCounts", testOutboxAlertCounts},
+	{"OutboxPrune", testOutboxPrune},
+	{"OutboxAcrossReopen", testOutboxAcrossReopen},
 	{"DigestSchedule", testDigestSchedule},
 	{"AffiliateDigest", testAffiliateDigest},
 	{"Cancelled", testCancelled},
