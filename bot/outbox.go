@@ -87,6 +87,10 @@ type Outbox struct {
 	private     map[int64]time.Time   // private chat → when its last send ended
 	groups      map[int64][]time.Time // group chat → when its sends in the last minute ended
 	unsaved     map[uint64]time.Time  // confirmed by Telegram, MarkSent failed: write again, never resend
+	// postponed is when the first chat of this round that had to wait is free; delivered says whether the
+	// round sent anything.
+	postponed time.Time
+	delivered bool
 }
 
 type outboxMetrics struct {
@@ -223,10 +227,19 @@ func (o *Outbox) sleep(d time.Duration, wakeable bool) bool {
 	}
 }
 
+// restartGap is how long a starting worker waits before its first send: Telegram's per-chat window.
+const restartGap = time.Second
+
 func (o *Outbox) loop(ctx context.Context) {
 	defer close(o.done)
 	o.log.Info().Float64("rate", o.cfg.Rate).Msg("outbox worker started")
 	defer o.log.Info().Msg("outbox worker stopped")
+	// A worker that starts does not know what an earlier process sent in the last second (a restart):
+	// it waits that second out, so that neither a chat nor the bot as a whole hears more than Telegram
+	// allows across a restart.
+	if !o.sleep(restartGap, false) {
+		return
+	}
 	for !o.stopping() {
 		o.refreshDepth(ctx)
 		msgs, err := o.store.DueMessages(ctx, o.cfg.Now(), o.cfg.Batch)
@@ -243,11 +256,18 @@ func (o *Outbox) loop(ctx context.Context) {
 			}
 			continue
 		}
+		o.postponed, o.delivered = time.Time{}, false
 		for _, m := range msgs {
 			if o.stopping() {
 				return
 			}
 			o.deliver(ctx, m)
+		}
+		if !o.delivered && !o.postponed.IsZero() {
+			// Every due message waits for its chat: sleep until the first chat is free.
+			if !o.sleep(time.Until(o.postponed), true) {
+				return
+			}
 		}
 	}
 }
@@ -274,11 +294,15 @@ func (o *Outbox) deliver(ctx context.Context, m affiliate.OutboxMessage) {
 		o.markSent(ctx, log, m, at)
 		return
 	}
-	if ready := o.chatReady(m); ready.After(o.cfg.Now()) {
-		// Another message for this chat went out a moment ago: this one waits its turn in the store, so
-		// that it does not hold up the messages for other chats behind it.
-		if err := o.store.MarkRetry(ctx, m.ID, m.Attempts, ready, m.LastError); err != nil {
+	if ready := o.chatReady(m); ready.After(time.Now()) {
+		// Another message for this chat went out a moment ago: this one goes to the back of the due
+		// queue (due now, behind what is already due), so that it does not hold up the messages for other
+		// chats, and the round remembers when its chat is free.
+		if err := o.store.MarkRetry(ctx, m.ID, m.Attempts, o.cfg.Now(), m.LastError); err != nil {
 			log.Error().Err(err).Msg("postpone message")
+		}
+		if o.postponed.IsZero() || ready.Before(o.postponed) {
+			o.postponed = ready
 		}
 		return
 	}
@@ -415,7 +439,7 @@ func (o *Outbox) chatReady(m affiliate.OutboxMessage) time.Time {
 
 func (o *Outbox) recentGroup(chat int64) []time.Time {
 	ts := o.groups[chat]
-	cut := o.cfg.Now().Add(-time.Minute)
+	cut := time.Now().Add(-time.Minute)
 	i := 0
 	for i < len(ts) && !ts[i].After(cut) {
 		i++
@@ -432,7 +456,8 @@ func (o *Outbox) recentGroup(chat int64) []time.Time {
 // sent records that a send to the message's chat ended now (whatever its outcome: Telegram counts the
 // attempt), and forgets chats that are past their gap so the maps stay small.
 func (o *Outbox) sent(m affiliate.OutboxMessage) {
-	now := o.cfg.Now()
+	o.delivered = true
+	now := time.Now() // Telegram's windows are wall time, whatever the store's clock says
 	if m.ChatID > 0 {
 		o.private[m.ChatID] = now
 		if len(o.private) > 4096 {

@@ -206,7 +206,7 @@ func (h *Handler) settingsKeyboard(c *Call) bot.Keyboard {
 	if !c.User.AlertsOn {
 		toggle, label = "alerts:on", c.T("alerts_turn_on")
 	}
-	return append(kb, []bot.Button{bot.Data(label, toggle)})
+	return append(kb, digestRow(c), []bot.Button{bot.Data(label, toggle)})
 }
 
 // refreshSettings redraws the settings message a button was pressed on.

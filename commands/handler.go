@@ -75,6 +75,8 @@ type Deps struct {
 	// Notifier tells other users things (admins, sellers, affiliates); nil means a DirectNotifier over
 	// Accounts and Messenger.
 	Notifier Notifier
+	// Digests runs the daily digest on demand (/digestnow); nil refuses it.
+	Digests DigestRunner
 }
 
 // Config is what the commands need to know about the deployment.

@@ -177,6 +177,8 @@ func noticeArg(lang affiliate.Lang, loc *time.Location, a any) any {
 		return i18n.Rate(lang, v)
 	case time.Time:
 		return i18n.Date(lang, v.In(loc))
+	case affiliate.CalendarDay:
+		return i18n.DayDate(lang, time.Time(v).In(loc))
 	case string:
 		return bot.Escape(v)
 	case int, int64, uint64, int32, uint32:

@@ -92,7 +92,7 @@ func TestOrderCommands(t *testing.T) {
 
 	// Another seller's order id space is their own, and another seller's link is unknown to them.
 	mustContain(t, x.say(t, s2, "/settle INV-1").PlainText, "Pesanan itu tidak ditemukan")
-	mustContain(t, x.say(t, s2, "/order "+code+" INV-9 1000").PlainText, "tidak ditemukan")
+	mustContain(t, x.say(t, s2, "/order "+code+" INV-9 1000").PlainText, "Tidak ada link keranjang")
 
 	mustContain(t, x.say(t, s, "/order "+code+" INV-1 99000").PlainText, "amount cannot change")
 	m = x.say(t, s, "/settle INV-1")

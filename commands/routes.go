@@ -25,6 +25,7 @@ func (h *Handler) routes() {
 		{name: "lang", role: anyone, menu: true, run: h.lang},
 		{name: "timezone", role: anyone, menu: true, run: h.timezone},
 		{name: "settings", role: anyone, private: true, menu: true, run: h.settings},
+		{name: "digest", role: anyone, menu: true, run: h.digest},
 		{name: "cancel", role: anyone, menu: true, run: h.cancel},
 		{name: "mydata", role: anyone, private: true, menu: true, run: h.mydata},
 		{name: "deleteme", role: anyone, private: true, menu: true, run: h.deleteme},
@@ -33,6 +34,7 @@ func (h *Handler) routes() {
 		{name: "reject", role: admin, menu: true, run: h.rejectCmd},
 		{name: "sellers", role: admin, menu: true, run: h.sellers},
 		{name: "pause", role: admin, menu: true, run: h.adminPause},
+		{name: "digestnow", role: admin, menu: true, run: h.digestNow},
 	}
 	h.order = append(h.order, h.catalogueRoutes()...)
 	h.order = append(h.order, h.orderRoutes()...)
@@ -44,6 +46,7 @@ func (h *Handler) routes() {
 		{prefix: "lang", role: anyone, run: h.langButton},
 		{prefix: "tz", role: anyone, run: h.timezoneButton},
 		{prefix: "alerts", role: anyone, run: h.alertsButton},
+		{prefix: "digest", role: anyone, run: h.digestButton},
 		{prefix: "del", role: anyone, run: h.deleteButton},
 		{prefix: "app", role: admin, run: h.applicationButton},
 		{prefix: "chart", role: anyone, run: h.chartButton},

@@ -81,6 +81,17 @@ func Date(lang affiliate.Lang, t time.Time) string {
 	return fmt.Sprintf("%d %s %d", t.Day(), monthsID[t.Month()-1], t.Year())
 }
 
+var weekdaysID = [...]string{"Minggu", "Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu"}
+
+// DayDate names a day with its weekday, without the year: "Senin, 30 November" in Indonesian, "Monday,
+// 30 November" in English.
+func DayDate(lang affiliate.Lang, t time.Time) string {
+	if lang == affiliate.LangEN {
+		return t.Format("Monday, 2 January")
+	}
+	return fmt.Sprintf("%s, %d %s", weekdaysID[t.Weekday()], t.Day(), monthsID[t.Month()-1])
+}
+
 // Clock formats minutes after midnight as HH:MM.
 func Clock(minute int) string {
 	return fmt.Sprintf("%02d:%02d", minute/60, minute%60)

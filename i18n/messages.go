@@ -320,4 +320,52 @@ var catalogue = map[string]msg{
 	"chart_commission":      {"Komisi (Rp)", "Commission (Rp)"},
 	"chart_sending":         {"Membuat grafik…", "Drawing the chart…"},
 	"chart_caption":         {"📈 %d hari terakhir: %d klik, komisi %s", "📈 Last %d days: %d clicks, commission %s"},
+
+	// Daily digest.
+	"menu.digest":    {"jam ringkasan harian (HH:MM atau off)", "daily digest time (HH:MM or off)"},
+	"menu.digestnow": {"kirim ringkasan hari ini sekarang", "send today's digests now"},
+	"digest_usage": {"Ringkasan harian datang pukul <b>%s</b> (%s).\nUbah: /digest HH:MM, misalnya /digest 20:30. Matikan: /digest off",
+		"Your daily digest comes at <b>%s</b> (%s).\nChange it: /digest HH:MM, for example /digest 20:30. Turn it off: /digest off"},
+	"digest_usage_off": {"Ringkasan harian sedang nonaktif.\nNyalakan: /digest HH:MM, misalnya /digest 21:00",
+		"Your daily digest is off.\nTurn it on: /digest HH:MM, for example /digest 21:00"},
+	"digest_set": {"✅ Ringkasan harian akan datang setiap hari pukul <b>%s</b> (%s).",
+		"✅ Your daily digest will come every day at <b>%s</b> (%s)."},
+	"digest_off_done":  {"🔕 Ringkasan harian dimatikan. Nyalakan lagi kapan saja dengan /digest 21:00.", "🔕 Daily digest off. Turn it back on any time with /digest 21:00."},
+	"digest_turn_off":  {"🔕 Matikan ringkasan", "🔕 Digest off"},
+	"digest_turn_on":   {"🔔 Ringkasan 21:00", "🔔 Digest at 21:00"},
+	"digestnow_done":   {"📨 Ringkasan diantrekan untuk %d pengguna (%d tanpa aktivitas dilewati, %d gagal).", "📨 Digests queued for %d users (%d without activity skipped, %d failed)."},
+	"digest.today":     {digestID("Ringkasan hari ini"), digestEN("Today so far")},
+	"digest.yesterday": {digestID("Ringkasan kemarin"), digestEN("Yesterday")},
+}
+
+// digestID and digestEN build the daily digest message around its title. Arguments: the day, clicks,
+// unique clicks, orders, conversion rate, GMV, commission estimated, settled and reversed, the best
+// product's name, commission and clicks, and the month to date's clicks, orders, GMV, commission
+// estimated and settled.
+func digestID(title string) string {
+	return "📊 <b>" + title + "</b> (%s)\n\n" +
+		"👆 Klik: <b>%d</b> (unik %d)\n" +
+		"🛒 Pesanan: <b>%d</b> · konversi %s\n" +
+		"💵 GMV: %s\n" +
+		"💰 Komisi estimasi: <b>%s</b>\n" +
+		"✅ Komisi cair: %s\n" +
+		"↩️ Komisi ditarik: %s\n\n" +
+		"🏆 Produk terbaik: <b>%s</b> — komisi %s, %d klik\n\n" +
+		"📅 Bulan ini: %d klik, %d pesanan, GMV %s\n" +
+		"Komisi estimasi %s · cair %s\n\n" +
+		"<i>Ubah jam ringkasan dengan /digest HH:MM, atau matikan dengan /digest off.</i>"
+}
+
+func digestEN(title string) string {
+	return "📊 <b>" + title + "</b> (%s)\n\n" +
+		"👆 Clicks: <b>%d</b> (unique %d)\n" +
+		"🛒 Orders: <b>%d</b> · conversion %s\n" +
+		"💵 GMV: %s\n" +
+		"💰 Commission pending: <b>%s</b>\n" +
+		"✅ Commission settled: %s\n" +
+		"↩️ Commission reversed: %s\n\n" +
+		"🏆 Best product: <b>%s</b> — commission %s, %d clicks\n\n" +
+		"📅 This month: %d clicks, %d orders, GMV %s\n" +
+		"Commission pending %s · settled %s\n\n" +
+		"<i>Change the digest time with /digest HH:MM, or turn it off with /digest off.</i>"
 }

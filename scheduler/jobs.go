@@ -50,6 +50,8 @@ type Jobs struct {
 	Clicks    ClickPruner
 	Reminders ReminderStore
 	Notifier  Notifier
+	// Digests is the daily digest job; nil leaves it out.
+	Digests *Digests
 	// AttributionWindow is KERANJANG_ATTRIBUTION_WINDOW: raw clicks are kept this long plus
 	// ClickRetentionMargin.
 	AttributionWindow time.Duration
@@ -61,11 +63,16 @@ type Jobs struct {
 //	prune_visitors    every hour      visitor marks older than affiliate.UniqueWindow
 //	prune_clicks      daily at 03:30  raw clicks older than the attribution window + ClickRetentionMargin
 //	remind_rate_cuts  every hour      reminders that a kept rate drops within affiliate.ReminderLead
+//	digest            every minute    the daily digests that are due (see Digests)
 func (s *Scheduler) AddJobs(j Jobs) error {
 	if j.Now == nil {
 		j.Now = time.Now
 	}
-	return errors.Join(
+	var digest error
+	if j.Digests != nil {
+		digest = s.Add(JobDigest, "* * * * *", 10*time.Minute, j.Digests.Job())
+	}
+	return errors.Join(digest,
 		s.Add(JobPruneVisitors, "@every 1h", time.Minute, PruneVisitors(j.Visitors, j.Now)),
 		s.Add(JobPruneClicks, "30 3 * * *", 10*time.Minute, PruneClicks(j.Clicks, j.AttributionWindow, j.Now)),
 		s.Add(JobRemindRateCuts, "@every 1h", 5*time.Minute, RemindRateCuts(j.Reminders, j.Notifier, j.Now)),

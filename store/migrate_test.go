@@ -100,6 +100,7 @@ func checkSchema1Data(t *testing.T, path string, want schema1Expect) {
 	if v, err := s.SchemaVersion(ctx); err != nil || v != SchemaLatest || SchemaLatest < 5 {
 		t.Fatalf("schema version %d, %v (latest %d); want the latest, at least 5", v, err, SchemaLatest)
 	}
+	checkDigestIndex(t, s)
 	productSum := map[uint64]affiliate.Counts{}
 	sellerSum := map[int64]affiliate.Counts{}
 	type hourKey struct {
@@ -449,5 +450,42 @@ func TestAddCountsChecked(t *testing.T) {
 				t.Fatalf("error %v does not wrap errCountBelowZero", err)
 			}
 		})
+	}
+}
+
+// checkDigestIndex checks that every stored user with the digest on, and no one else, is in the digest
+// schedule of their zone at their minute (migration 6 builds it for users written before it).
+func checkDigestIndex(t *testing.T, s *Store) {
+	t.Helper()
+	ctx := t.Context()
+	want := map[affiliate.DigestEntry]bool{}
+	users, err := s.ListUsers(ctx, 0, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range users {
+		if u.DigestMinute >= 0 {
+			want[affiliate.DigestEntry{Minute: u.DigestMinute, UserID: u.ID}] = true
+		}
+	}
+	zones, err := s.DigestZones(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := 0
+	for _, z := range zones {
+		due, err := s.DigestDue(ctx, z, 0, affiliate.MinutesPerDay-1, "", affiliate.DigestEntry{}, 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range due {
+			if !want[affiliate.DigestEntry{Minute: e.Minute, UserID: e.UserID}] {
+				t.Errorf("digest schedule of %q has %+v, which is no user's", z, e)
+			}
+			got++
+		}
+	}
+	if got != len(want) || len(want) == 0 {
+		t.Errorf("digest schedule has %d entries, want %d (users with the digest on)", got, len(want))
 	}
 }

@@ -84,7 +84,9 @@ func (s *Store) Enqueue(ctx context.Context, msgs []affiliate.OutboxMessage) (qu
 	if len(msgs) == 0 {
 		return 0, ctx.Err()
 	}
-	err = s.update(ctx, func(tx *bolt.Tx) error {
+	// Concurrent callers (postbacks, the digest job's workers) share commits through DB.Batch, which may
+	// run this function again after another's failure: it starts from nothing each time.
+	err = s.batch(ctx, func(tx *bolt.Tx) error {
 		queued = 0
 		ob, keys, users := tx.Bucket(bOutbox), tx.Bucket(bOutboxKeys), tx.Bucket(bUsers)
 		now := s.now().UTC()

@@ -53,6 +53,8 @@ import (
 //	seller_feedback  seller id + feedback id      → empty
 //	user_feedback    affiliate id + feedback id   → empty
 //	outbox, outbox_keys, outbox_due, outbox_user, outbox_done, alert_counts: the outbox (see outbox.go)
+//	digest_due       one bucket per time zone in use: local digest minute (uint16) + user id → local date
+//	                 of the last digest handled (see digest.go)
 var (
 	bMeta           = []byte("meta")
 	bUsers          = []byte("users")
@@ -78,12 +80,14 @@ var (
 	bFeedback       = []byte("feedback")
 	bSellerFeedback = []byte("seller_feedback")
 	bUserFeedback   = []byte("user_feedback")
+	bDigestDue      = []byte("digest_due")
 
 	allBuckets = [][]byte{
 		bMeta, bUsers, bSellers, bAPIKeys, bApps, bAppsPending, bFlows, bProducts, bSellerProducts,
 		bLinks, bAffLinks, bProductLinks, bClicks, bVisitors, bAggLink, bAggAff, bTotals,
 		bFeedback, bSellerFeedback, bUserFeedback, bAggProduct, bAggSeller, bOrders, bSellerOrders,
 		bOutbox, bOutboxKeys, bOutboxDue, bOutboxUser, bOutboxDone, bAlertCounts,
+		bDigestDue,
 	}
 
 	kSchema   = []byte("schema")
@@ -116,6 +120,7 @@ var migrations = []migration{
 	{version: 3, name: "click log in records of many clicks", up: migrateClickRecords},
 	{version: 4, name: "orders and product and seller aggregates", up: migrateOrderBuckets},
 	{version: 5, name: "outbox", up: migrateOutboxBuckets},
+	{version: 6, name: "digest schedule by zone and local minute", up: migrateDigestIndex},
 }
 
 // SchemaLatest is the schema version this binary writes.
@@ -437,6 +442,16 @@ func get[T any](s *Store, ctx context.Context, what string, fn func(*bolt.Tx) (T
 		return zero, fmt.Errorf("%s: %w", what, err)
 	}
 	return v, nil
+}
+
+// batch runs fn in a write transaction shared with other concurrent batch calls (bbolt's DB.Batch: one
+// commit and one fsync for the group) unless ctx is already done. fn may run more than once, so it must
+// compute everything inside.
+func (s *Store) batch(ctx context.Context, fn func(*bolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.db.Batch(fn)
 }
 
 // update runs fn in a write transaction unless ctx is already done.

@@ -119,6 +119,9 @@ func (s *Store) DeleteUserData(ctx context.Context, id int64) error {
 		if err := deleteUserFeedback(tx, id); err != nil {
 			return err
 		}
+		if err := unindexDigest(tx, id); err != nil {
+			return err
+		}
 		return tx.Bucket(bUsers).Delete(k)
 	})
 	if err != nil {
@@ -139,9 +142,12 @@ func getUser(tx *bolt.Tx, id int64) (affiliate.User, error) {
 	return u, nil
 }
 
-// writeUser stores u and keeps the sellers bucket in step with u.Seller: a seller has a record there
-// (which holds the API key), anyone else has none.
+// writeUser stores u and keeps the sellers bucket in step with u.Seller (a seller has a record there,
+// which holds the API key; anyone else has none) and the digest schedule with u's digest minute and zone.
 func writeUser(tx *bolt.Tx, u affiliate.User) error {
+	if err := indexDigest(tx, u); err != nil {
+		return err
+	}
 	if err := putJSON(tx.Bucket(bUsers), idKey(u.ID), u); err != nil {
 		return err
 	}

@@ -92,7 +92,10 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger, opt Options) (_ 
 	a.out = bot.NewOutbox(a.store, a.bot, bot.OutboxConfig{Rate: float64(cfg.SendRate), Backoff: opt.OutboxBackoff,
 		Logger: log, Registry: a.reg, Now: opt.Now})
 	notifier := commands.NewOutboxNotifier(a.store, a.store, a.out.Wake, cfg.TimeZone)
-	a.cmds = commands.New(commandDeps(a.store, a.bot, notifier), commands.Config{
+	digests := scheduler.NewDigests(a.store, notifier, cfg.TimeZone, opt.Now)
+	deps := commandDeps(a.store, a.bot, notifier)
+	deps.Digests = digests
+	a.cmds = commands.New(deps, commands.Config{
 		AdminIDs: cfg.AdminIDs, AutoApprove: cfg.SellerApproval == "auto", PublicURL: cfg.PublicURL,
 		DefaultZone: cfg.TimeZone, AttributionWindow: cfg.AttributionWindow, ShopHosts: cfg.ShopHosts,
 		Now: opt.Now, Logger: log,
@@ -135,7 +138,7 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger, opt Options) (_ 
 
 	a.sched = scheduler.New(cfg.TimeZone, log, a.reg)
 	if err := a.sched.AddJobs(scheduler.Jobs{
-		Visitors: a.store, Clicks: a.store, Reminders: a.store, Notifier: notifier,
+		Visitors: a.store, Clicks: a.store, Reminders: a.store, Notifier: notifier, Digests: digests,
 		AttributionWindow: cfg.AttributionWindow, Now: opt.Now,
 	}); err != nil {
 		return nil, err

@@ -118,7 +118,9 @@ func TestServeTruncatedDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Truncate(db, fi.Size()/2); err != nil {
+	// Half the file, but never more than four pages: bbolt grows a small file ahead of its pages in use, so
+	// that half of it may still hold every page the header counts.
+	if err := os.Truncate(db, min(fi.Size()/2, 4*int64(os.Getpagesize()))); err != nil {
 		t.Fatal(err)
 	}
 	for _, args := range [][]string{{"serve"}, {"serve", "--db", db}} {

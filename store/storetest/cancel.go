@@ -149,6 +149,18 @@ func testCancelled(t *testing.T, open Open) {
 		"AlertCounts":      func() error { _, err := f.s.AlertCounts(ctx, 7); return err },
 		"AddAlertSkipped":  func() error { return f.s.AddAlertSkipped(ctx, 7, 3) },
 		"PruneOutbox":      func() error { _, err := f.s.PruneOutbox(ctx, future); return err },
+		"DigestZones":      func() error { _, err := f.s.DigestZones(ctx); return err },
+		"DigestDue": func() error {
+			_, err := f.s.DigestDue(ctx, "Asia/Jakarta", 0, 1439, "", affiliate.DigestEntry{}, 10)
+			return err
+		},
+		"MarkDigests": func() error {
+			return f.s.MarkDigests(ctx, "Asia/Jakarta", []affiliate.DigestEntry{{Minute: affiliate.DefaultDigestMinute, UserID: 20}}, "2024-03-10")
+		},
+		"AffiliateDigest": func() error {
+			_, err := f.s.AffiliateDigest(ctx, 20, now.Add(-time.Hour), future, time.Time{})
+			return err
+		},
 	}
 	// Every method that takes a context is in the table.
 	bt := reflect.TypeFor[Backend]()

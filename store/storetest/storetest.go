@@ -94,6 +94,10 @@ type Backend interface {
 	AlertCounts(ctx context.Context, id uint64) (affiliate.AlertCounts, error)
 	AddAlertSkipped(ctx context.Context, id uint64, n int) error
 	PruneOutbox(ctx context.Context, before time.Time) (int, error)
+	DigestZones(ctx context.Context) ([]string, error)
+	DigestDue(ctx context.Context, zone string, fromMinute, toMinute int, skipDate string, after affiliate.DigestEntry, limit int) ([]affiliate.DigestEntry, error)
+	MarkDigests(ctx context.Context, zone string, entries []affiliate.DigestEntry, date string) error
+	AffiliateDigest(ctx context.Context, affiliateID int64, from, to, monthFrom time.Time) (affiliate.DigestCounts, error)
 }
 
 // Open opens a new, empty store for one test, whose clock is now, and closes it when the test ends
@@ -160,6 +164,8 @@ var suite = []struct {
 	{"OutboxAlertCounts", testOutboxAlertCounts},
 	{"OutboxPrune", testOutboxPrune},
 	{"OutboxAcrossReopen", testOutboxAcrossReopen},
+	{"DigestSchedule", testDigestSchedule},
+	{"AffiliateDigest", testAffiliateDigest},
 	{"Cancelled", testCancelled},
 	{"BackupDoesNotBlockWriters", testBackupDoesNotBlockWriters},
 }
