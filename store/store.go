@@ -53,6 +53,13 @@ import (
 //	seller_feedback  seller id + feedback id      → empty
 //	user_feedback    affiliate id + feedback id   → empty
 //	outbox, outbox_keys, outbox_due, outbox_user, outbox_done, alert_counts: the outbox (see outbox.go)
+//	alerts           alert id (sequence)          → alertRecord: affiliate.Alert and its fan-out progress
+//	alerts_pending   alert id                     → empty; alerts whose fan-out has not finished
+//	feeds            feed URL                     → feedRecord; a feed that was read at least once
+//	feed_items       sha256(feed URL)[:16] + item id (affiliate.FeedItemID) → alert id (0: seen on the
+//	                                                feed's first read, no alert)
+//	broadcasts       seller id                    → unix ns of the seller's last broadcast (binary); the
+//	                                                bucket's sequence numbers broadcasts
 var (
 	bMeta           = []byte("meta")
 	bUsers          = []byte("users")
@@ -78,12 +85,18 @@ var (
 	bFeedback       = []byte("feedback")
 	bSellerFeedback = []byte("seller_feedback")
 	bUserFeedback   = []byte("user_feedback")
+	bAlerts         = []byte("alerts")
+	bAlertsPending  = []byte("alerts_pending")
+	bFeeds          = []byte("feeds")
+	bFeedItems      = []byte("feed_items")
+	bBroadcasts     = []byte("broadcasts")
 
 	allBuckets = [][]byte{
 		bMeta, bUsers, bSellers, bAPIKeys, bApps, bAppsPending, bFlows, bProducts, bSellerProducts,
 		bLinks, bAffLinks, bProductLinks, bClicks, bVisitors, bAggLink, bAggAff, bTotals,
 		bFeedback, bSellerFeedback, bUserFeedback, bAggProduct, bAggSeller, bOrders, bSellerOrders,
 		bOutbox, bOutboxKeys, bOutboxDue, bOutboxUser, bOutboxDone, bAlertCounts,
+		bAlerts, bAlertsPending, bFeeds, bFeedItems, bBroadcasts,
 	}
 
 	kSchema   = []byte("schema")
@@ -116,6 +129,7 @@ var migrations = []migration{
 	{version: 3, name: "click log in records of many clicks", up: migrateClickRecords},
 	{version: 4, name: "orders and product and seller aggregates", up: migrateOrderBuckets},
 	{version: 5, name: "outbox", up: migrateOutboxBuckets},
+	{version: 7, name: "policy alerts, policy feeds and broadcasts", up: migrateAlertBuckets},
 }
 
 // SchemaLatest is the schema version this binary writes.

@@ -94,6 +94,17 @@ type Backend interface {
 	AlertCounts(ctx context.Context, id uint64) (affiliate.AlertCounts, error)
 	AddAlertSkipped(ctx context.Context, id uint64, n int) error
 	PruneOutbox(ctx context.Context, before time.Time) (int, error)
+
+	CreateAlert(ctx context.Context, a affiliate.Alert) (affiliate.Alert, error)
+	GetAlert(ctx context.Context, id uint64) (affiliate.Alert, error)
+	AlertProgress(ctx context.Context, id uint64) (affiliate.AlertProgress, error)
+	PendingAlerts(ctx context.Context) ([]affiliate.Alert, error)
+	AdvanceFanout(ctx context.Context, id uint64, from, to int64, skipped int) (bool, error)
+	MarkFannedOut(ctx context.Context, id uint64) error
+	FeedItems(ctx context.Context, feedURL string) (map[string]bool, bool, error)
+	RecordFeedItems(ctx context.Context, feedURL string, items []affiliate.FeedItem) ([]affiliate.Alert, error)
+	LastBroadcast(ctx context.Context, sellerID int64) (time.Time, error)
+	BeginBroadcast(ctx context.Context, sellerID int64, at time.Time) (uint64, error)
 }
 
 // Open opens a new, empty store for one test, whose clock is now, and closes it when the test ends
@@ -160,6 +171,9 @@ var suite = []struct {
 	{"OutboxAlertCounts", testOutboxAlertCounts},
 	{"OutboxPrune", testOutboxPrune},
 	{"OutboxAcrossReopen", testOutboxAcrossReopen},
+	{"Alerts", testAlerts},
+	{"FeedItems", testFeedItems},
+	{"Broadcasts", testBroadcasts},
 	{"Cancelled", testCancelled},
 	{"BackupDoesNotBlockWriters", testBackupDoesNotBlockWriters},
 }
