@@ -16,7 +16,8 @@
 // Tests act as Telegram users through [Server.SendText], [Server.PressButton],
 // [Server.SendDocument], [Server.SendPhoto] and [Server.PushRaw], script
 // failures with [Server.Inject] and [Server.FailNext], and read what the bot
-// sent with [Server.Sent] and [Server.WaitSent].
+// sent with [Server.Sent] and [Server.WaitSent]. [WithLimits] makes it refuse
+// sends over Telegram's flood limits with 429, as Telegram does.
 package tgfake
 
 //go:generate go run ./gen -in ../../../shared/telegram-bot-api/api.json -out testdata/botapi.json

@@ -56,6 +56,7 @@ type Server struct {
 	webhook   webhookState
 	polling   int           // getUpdates calls waiting for an update.
 	pollWait  chan struct{} // Closed and replaced when a getUpdates call starts waiting.
+	limits    *limiter      // Telegram's flood limits, when WithLimits asked for them.
 }
 
 type webhookState struct {
@@ -396,6 +397,9 @@ func (s *Server) dispatch(req *request) (any, *apiError) {
 	defer s.mu.Unlock()
 	defer s.notifyLocked()
 	if aerr := s.checkChatLocked(req); aerr != nil {
+		return nil, aerr
+	}
+	if aerr := s.checkLimitsLocked(req, time.Now()); aerr != nil {
 		return nil, aerr
 	}
 	if h, ok := handlers[req.method]; ok {
