@@ -108,6 +108,8 @@ type Config struct {
 	// Notifier, when not nil, tells affiliates about orders the conversions API changed: sent in the
 	// background after the answer, so that a failure or a slow Bot API never fails or holds up a request.
 	Notifier OrderNotifier
+	// Alerts, when not nil and AdminToken is set, serves POST /api/v1/alerts and GET /api/v1/alerts/{id}.
+	Alerts AlertService
 }
 
 // Server is the HTTP server. Create it with New, run it with Start or Serve, stop it with Shutdown (which
@@ -194,6 +196,8 @@ func (s *Server) routes() http.Handler {
 	handle("GET /api/v1/affiliates", s.handleAffiliateReport, 200, 400, 401)
 	handle("POST /api/v1/conversions", s.handleConversion, 200, 400, 401, 404, 409, 413, 422)
 	handle("GET /admin/backup", s.handleBackup, 200, 401)
+	handle("POST /api/v1/alerts", s.handleCreateAlert, 202, 400, 401, 404, 413)
+	handle("GET /api/v1/alerts/{id}", s.handleGetAlert, 200, 401, 404)
 	if s.cfg.Webhook != nil {
 		handle("POST /telegram/webhook", s.cfg.Webhook.ServeHTTP, 200, 401)
 	}

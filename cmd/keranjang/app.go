@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"time"
 
@@ -36,6 +37,10 @@ type Options struct {
 	// NoGroupCommit gives every order write its own fsync (store.Options.NoGroupCommit): for measuring
 	// what group commit saves, never for production.
 	NoGroupCommit bool
+	// ProgressEvery is how often an admin's alert progress message may be edited (3s).
+	ProgressEvery time.Duration
+	// FeedClient reads the policy feeds (scheduler.NewFeedClient).
+	FeedClient *http.Client
 }
 
 // App is the running system: store, bot, HTTP server and scheduler, wired together.
@@ -87,10 +92,17 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger, opt Options) (_ 
 		return nil, err
 	}
 	notifier := commands.NewNotifier(a.store, a.bot, cfg.TimeZone)
-	a.cmds = commands.New(commandDeps(a.store, a.bot, notifier), commands.Config{
+	queue := commands.NewOutboxQueue(a.store, cfg.TimeZone)
+	// The scheduler exists before the commands and the HTTP server, which trigger its alert fan-out; it
+	// starts running its schedule last.
+	a.sched = scheduler.New(cfg.TimeZone, log, a.reg)
+	alerts := scheduler.NewAlertSender(a.store, a.sched)
+	deps := commandDeps(a.store, a.bot, notifier)
+	deps.Queue, deps.Alerts = queue, alerts
+	a.cmds = commands.New(deps, commands.Config{
 		AdminIDs: cfg.AdminIDs, AutoApprove: cfg.SellerApproval == "auto", PublicURL: cfg.PublicURL,
 		DefaultZone: cfg.TimeZone, AttributionWindow: cfg.AttributionWindow, ShopHosts: cfg.ShopHosts,
-		Now: opt.Now, Logger: log,
+		Now: opt.Now, Logger: log, ProgressEvery: opt.ProgressEvery,
 	})
 	a.bot.SetHandler(a.cmds)
 
@@ -98,6 +110,7 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger, opt Options) (_ 
 		Addr: cfg.HTTPAddr, PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies,
 		AdminToken: cfg.AdminToken.Reveal(), Now: opt.Now, Logger: log, Registry: a.reg,
 		Ready: a.bot.Ready, DefaultLocation: cfg.TimeZone, Notifier: notifier,
+		Alerts: alertService{AlertSender: alerts, Store: a.store},
 	}
 	if cfg.WebhookURL != "" {
 		trackCfg.Webhook = a.bot.WebhookHandler()
@@ -127,14 +140,15 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger, opt Options) (_ 
 		log.Warn().Err(err).Msg("could not set the command menus")
 	}
 
-	a.sched = scheduler.New(cfg.TimeZone, log, a.reg)
 	if err := a.sched.AddJobs(scheduler.Jobs{
 		Visitors: a.store, Clicks: a.store, Reminders: a.store, Notifier: notifier,
 		AttributionWindow: cfg.AttributionWindow, Now: opt.Now,
+		Alerts: a.store, Queue: queue, Feeds: cfg.PolicyFeeds, FeedStore: a.store, FeedClient: opt.FeedClient,
 	}); err != nil {
 		return nil, err
 	}
 	a.sched.Start()
+	a.sched.Trigger(scheduler.JobFanOutAlerts) // a fan-out a restart interrupted goes on at once
 	log.Info().Str("http_addr", a.http.Addr()).Str("bot", a.bot.Username()).Msg("ready")
 	return a, nil
 }
@@ -144,7 +158,14 @@ func commandDeps(st *store.Store, b *bot.Bot, n commands.Notifier) commands.Deps
 	return commands.Deps{
 		Accounts: st, Flows: st, Applications: st, Catalogue: st, Links: st, Reports: st, Keys: st, Feedback: st,
 		Orders: st, Earnings: st, Messenger: b, Files: b, Downloads: b, Menus: b, Profile: b, Errors: b, Notifier: n,
+		AlertStore: st, Broadcasts: st, Stats: st,
 	}
+}
+
+// alertService is the admin alerts API: alerts sent through the scheduler's fan-out, read from the store.
+type alertService struct {
+	*scheduler.AlertSender
+	*store.Store
 }
 
 // HTTPAddr is the address the HTTP server listens on.
@@ -197,6 +218,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 		}
 		errs = append(errs, a.bot.Stop(bctx))
 		cancel()
+	}
+	if a.cmds != nil {
+		errs = append(errs, a.cmds.Close(ctx))
 	}
 	if a.sched != nil {
 		errs = append(errs, a.sched.Stop(ctx))
