@@ -138,7 +138,9 @@ type AlertSender struct {
 }
 
 // NewAlertSender builds an AlertSender on the scheduler that runs JobFanOutAlerts.
-func NewAlertSender(st AlertCreator, s *Scheduler) *AlertSender { return &AlertSender{st: st, sched: s} }
+func NewAlertSender(st AlertCreator, s *Scheduler) *AlertSender {
+	return &AlertSender{st: st, sched: s}
+}
 
 // SendAlert stores a and triggers its fan-out; the fan-out runs in the background and resumes after a
 // restart. It returns the stored alert.
