@@ -2,11 +2,12 @@ package affiliate
 
 import (
 	"reflect"
+	"strconv"
 	"testing"
 )
 
 func TestOrderNotice(t *testing.T) {
-	o := Order{Amount: 200000, Commission: 20000}
+	o := Order{SellerID: 7, OrderID: "INV-1", Amount: 200000, Commission: 20000}
 	tests := []struct {
 		status   OrderStatus
 		refunded Rupiah
@@ -22,7 +23,16 @@ func TestOrderNotice(t *testing.T) {
 	for _, tt := range tests {
 		o := o
 		o.Status, o.RefundedAmount, o.Reversed = tt.status, tt.refunded, tt.reversed
-		if got := OrderNotice(o, "Batik"); !reflect.DeepEqual(got, tt.want) {
+		got := OrderNotice(o, "Batik")
+		wantID := "order:7:INV-1:" + string(tt.status)
+		if tt.status == OrderRefunded {
+			wantID += ":" + strconv.FormatInt(int64(tt.refunded), 10)
+		}
+		if got.ID != wantID {
+			t.Errorf("%s: id %q, want %q", tt.status, got.ID, wantID)
+		}
+		got.ID = ""
+		if !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("%s: %+v, want %+v", tt.status, got, tt.want)
 		}
 	}

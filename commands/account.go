@@ -33,9 +33,10 @@ func (h *Handler) start(ctx context.Context, c *Call) error {
 		zerolog.Ctx(ctx).Info().Msg("user registered")
 	}
 	if !u.Reachable {
-		if u, err = h.deps.Accounts.UpdateUser(ctx, u.ID, func(u *affiliate.User) error { u.Reachable = true; return nil }); err != nil {
+		if _, err = h.deps.Accounts.SetReachable(ctx, u.ID, true); err != nil {
 			return fmt.Errorf("mark reachable: %w", err)
 		}
+		u.Reachable = true
 		c.User = u
 	}
 	if c.Roles != anyone && c.Chat.Private() {

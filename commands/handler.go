@@ -25,6 +25,8 @@ type Accounts interface {
 	GetUser(ctx context.Context, id int64) (affiliate.User, error)
 	UpdateUser(ctx context.Context, id int64, fn func(*affiliate.User) error) (affiliate.User, error)
 	DeleteUserData(ctx context.Context, id int64) error
+	// SetReachable marks a user reachable or not; marking them unreachable drops their queued messages.
+	SetReachable(ctx context.Context, userID int64, reachable bool) (int, error)
 }
 
 // Flows keeps the state of multi-step conversations.
@@ -211,18 +213,18 @@ func (h *Handler) Handle(ctx context.Context, r *bot.Request) {
 	}
 }
 
-// memberStatus records that a user blocked or unblocked the bot in their private chat.
+// memberStatus records that a user blocked or unblocked the bot in their private chat. Blocking drops
+// the user's queued outbox messages at once.
 func (h *Handler) memberStatus(ctx context.Context, r *bot.Request) {
 	if !r.Chat.Private() {
 		return
 	}
-	_, err := h.deps.Accounts.UpdateUser(ctx, r.From.ID, func(u *affiliate.User) error {
-		u.Reachable = !r.Blocked
-		return nil
-	})
-	if err != nil && !errors.Is(err, affiliate.ErrUserNotFound) {
+	dropped, err := h.deps.Accounts.SetReachable(ctx, r.From.ID, !r.Blocked)
+	if err != nil {
 		zerolog.Ctx(ctx).Error().Err(err).Msg("record chat member status")
+		return
 	}
+	zerolog.Ctx(ctx).Info().Bool("blocked", r.Blocked).Int("dropped", dropped).Msg("chat member status")
 }
 
 func (h *Handler) message(ctx context.Context, r *bot.Request) {

@@ -2,8 +2,11 @@ package commands
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -34,8 +37,90 @@ type TextSender interface {
 	Send(ctx context.Context, chatID int64, m bot.Message) (int, error)
 }
 
-// DirectNotifier sends notices at once with a direct Bot API call. It is the one implementation of
-// Notifier; the durable outbox replaces it here.
+// Enqueuer queues messages in the durable outbox (store.Store implements it).
+type Enqueuer interface {
+	Enqueue(ctx context.Context, msgs []affiliate.OutboxMessage) (int, error)
+}
+
+// OutboxNotifier renders a notice in the recipient's language and time zone at once and queues it in the
+// durable outbox, from which the delivery worker sends it. Notify returns when the message is queued
+// durably (or was queued before under the same Notice.ID): from then on the notice is as good as sent.
+type OutboxNotifier struct {
+	users UserLookup
+	queue Enqueuer
+	wake  func()
+	zone  *time.Location
+}
+
+// NewOutboxNotifier builds an OutboxNotifier; wake (may be nil) tells the delivery worker that a message
+// is waiting; zone is the default time zone for dates (KERANJANG_TIMEZONE).
+func NewOutboxNotifier(users UserLookup, queue Enqueuer, wake func(), zone *time.Location) *OutboxNotifier {
+	if zone == nil {
+		zone = time.UTC
+	}
+	if wake == nil {
+		wake = func() {}
+	}
+	return &OutboxNotifier{users: users, queue: queue, wake: wake, zone: zone}
+}
+
+// Notify implements Notifier. A notice without an ID gets a fresh key, so it is always queued.
+func (n *OutboxNotifier) Notify(ctx context.Context, userID int64, notice affiliate.Notice) error {
+	u, err := n.users.GetUser(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("notify %d: %w", userID, err)
+	}
+	if !u.Reachable {
+		return fmt.Errorf("notify %d: %w", userID, ErrUnreachable)
+	}
+	m, err := OutboxMessage(u, n.zone, notice)
+	if err != nil {
+		return fmt.Errorf("notify %d: %w", userID, err)
+	}
+	queued, err := n.queue.Enqueue(ctx, []affiliate.OutboxMessage{m})
+	if err != nil {
+		return fmt.Errorf("notify %d: %w", userID, err)
+	}
+	if queued > 0 {
+		n.wake()
+	}
+	return nil
+}
+
+// OutboxMessage renders a notice for u (in u's language and zone, zone being the default) as an outbox
+// message to u's private chat, keyed by the notice's ID or, without one, by a fresh unique key.
+func OutboxMessage(u affiliate.User, zone *time.Location, notice affiliate.Notice) (affiliate.OutboxMessage, error) {
+	key := notice.ID
+	if key == "" {
+		var b [12]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return affiliate.OutboxMessage{}, fmt.Errorf("make outbox key: %w", err)
+		}
+		key = "notice:" + strconv.FormatInt(u.ID, 10) + ":" + hex.EncodeToString(b[:])
+	}
+	kind := notice.Kind
+	if kind == "" {
+		kind = "notice"
+	}
+	msg := renderNotice(u.Lang, u.Location(zone), notice)
+	chat := u.ChatID
+	if chat == 0 {
+		chat = u.ID // a private chat's id is its user's id
+	}
+	m := affiliate.OutboxMessage{Key: key, Kind: kind, AlertID: notice.AlertID, UserID: u.ID, ChatID: chat, Text: msg.Text}
+	for _, row := range msg.Keyboard {
+		var r []affiliate.Button
+		for _, b := range row {
+			r = append(r, affiliate.Button{Text: b.Text, Data: b.CallbackData})
+		}
+		m.Buttons = append(m.Buttons, r)
+	}
+	return m, nil
+}
+
+// DirectNotifier sends notices at once with a direct Bot API call. The program queues them through the
+// outbox (OutboxNotifier); DirectNotifier is the default of a Handler built without a Notifier, for
+// tests that run no delivery worker.
 type DirectNotifier struct {
 	users UserLookup
 	send  TextSender

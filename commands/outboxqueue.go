@@ -8,25 +8,25 @@ import (
 	"github.com/keranjang/keranjang/affiliate"
 )
 
-// Enqueuer is the durable outbox: messages queued at most once per key.
-type Enqueuer interface {
-	Enqueue(ctx context.Context, msgs []affiliate.OutboxMessage) (int, error)
-}
-
-// OutboxQueue renders notices for many users at once, each in the user's language and time zone, and
-// queues them in the outbox in one call (one transaction): the way big fan-outs (alerts, broadcasts) are
-// queued page by page.
+// OutboxQueue renders notices for many users at once, each in the user's language and time zone
+// (OutboxMessage), and queues them in the outbox in one call (one transaction): the way big fan-outs
+// (alerts, broadcasts) are queued page by page.
 type OutboxQueue struct {
 	out  Enqueuer
+	wake func()
 	zone *time.Location
 }
 
-// NewOutboxQueue builds an OutboxQueue; zone is the default time zone for dates (KERANJANG_TIMEZONE).
-func NewOutboxQueue(out Enqueuer, zone *time.Location) *OutboxQueue {
+// NewOutboxQueue builds an OutboxQueue; wake (may be nil) tells the delivery worker that messages are
+// waiting; zone is the default time zone for dates (KERANJANG_TIMEZONE).
+func NewOutboxQueue(out Enqueuer, wake func(), zone *time.Location) *OutboxQueue {
 	if zone == nil {
 		zone = time.UTC
 	}
-	return &OutboxQueue{out: out, zone: zone}
+	if wake == nil {
+		wake = func() {}
+	}
+	return &OutboxQueue{out: out, wake: wake, zone: zone}
 }
 
 // QueueNotices queues notices[i] for users[i] and returns how many were queued (a notice whose ID is
@@ -37,24 +37,18 @@ func (q *OutboxQueue) QueueNotices(ctx context.Context, users []affiliate.User, 
 	}
 	msgs := make([]affiliate.OutboxMessage, len(users))
 	for i, u := range users {
-		n := notices[i]
-		m := renderNotice(u.Lang, u.Location(q.zone), n)
-		kind := n.Kind
-		if kind == "" {
-			kind = "notice"
+		m, err := OutboxMessage(u, q.zone, notices[i])
+		if err != nil {
+			return 0, fmt.Errorf("queue notices: %w", err)
 		}
-		msgs[i] = affiliate.OutboxMessage{Key: n.ID, Kind: kind, AlertID: n.AlertID, UserID: u.ID, ChatID: u.ChatID, Text: m.Text}
-		for _, row := range m.Keyboard {
-			var r []affiliate.Button
-			for _, b := range row {
-				r = append(r, affiliate.Button{Text: b.Text, Data: b.CallbackData})
-			}
-			msgs[i].Buttons = append(msgs[i].Buttons, r)
-		}
+		msgs[i] = m
 	}
 	n, err := q.out.Enqueue(ctx, msgs)
 	if err != nil {
 		return n, fmt.Errorf("queue notices: %w", err)
+	}
+	if n > 0 {
+		q.wake()
 	}
 	return n, nil
 }

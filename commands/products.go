@@ -193,7 +193,8 @@ func (h *Handler) joinByText(ctx context.Context, c *Call, arg string) error {
 	}
 	if created {
 		zerolog.Ctx(ctx).Info().Str("link_code", link.Code).Uint64("product_id", id).Msg("affiliate joined")
-		h.notify(ctx, p.SellerID, affiliate.Notice{Key: "seller_new_affiliate", Args: []any{c.User.DisplayName(), p.ID, p.Name}})
+		h.notify(ctx, p.SellerID, affiliate.Notice{Key: "seller_new_affiliate", Args: []any{c.User.DisplayName(), p.ID, p.Name},
+			ID: "join:" + link.Code})
 	}
 	key := "join_done"
 	if !created {

@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/rs/zerolog"
 
@@ -23,6 +24,7 @@ func (h *Handler) tellRateChange(ctx context.Context, before, after affiliate.Pr
 		return
 	}
 	for _, l := range kept {
-		h.notify(ctx, l.AffiliateID, affiliate.Notice{Key: "rate_cut", Args: []any{after.Name, l.KeptRate, after.Rate, l.KeptUntil}})
+		h.notify(ctx, l.AffiliateID, affiliate.Notice{Key: "rate_cut", Args: []any{after.Name, l.KeptRate, after.Rate, l.KeptUntil},
+			ID: fmt.Sprintf("ratecut:%s:%d", l.Code, l.KeptUntil.Unix())})
 	}
 }

@@ -38,7 +38,9 @@ func (h *Handler) applySeller(ctx context.Context, c *Call) error {
 	// until an admin can see it (none configured, or none reachable yet: /sellers lists it).
 	sent := 0
 	for _, id := range h.cfg.AdminIDs {
-		if h.notify(ctx, id, applicationNotice(c.User, app)) {
+		n := applicationNotice(c.User, app)
+		n.ID = fmt.Sprintf("app:%d:%d:%d", app.UserID, id, app.CreatedAt.Unix())
+		if h.notify(ctx, id, n) {
 			sent++
 		}
 	}

@@ -154,7 +154,7 @@ func RemindRateCuts(st ReminderStore, n Notifier, now func() time.Time) Job {
 				continue // a raise since the cut made the kept rate moot
 			}
 			err = n.Notify(ctx, l.AffiliateID, affiliate.Notice{Key: "rate_reminder",
-				Args: []any{p.Name, l.KeptRate, p.Rate, l.KeptUntil}})
+				Args: []any{p.Name, l.KeptRate, p.Rate, l.KeptUntil}, ID: fmt.Sprintf("reminder:%s:%d", l.Code, l.KeptUntil.Unix())})
 			if err != nil && !errors.Is(err, affiliate.ErrUserNotFound) {
 				failed++
 				log.Warn().Err(err).Str("link_code", l.Code).Msg("rate-cut reminder not sent")

@@ -11,7 +11,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -110,7 +109,7 @@ func (s *Server) handleConversion(w http.ResponseWriter, r *http.Request) {
 	log.Debug().Int64("seller_id", sellerID).Str("link_code", o.LinkCode).Str("status", string(o.Status)).
 		Bool("changed", changed).Msg("conversion recorded")
 	if changed {
-		s.notices.enqueue(o)
+		s.notifyOrder(r.Context(), o)
 	}
 	writeJSON(w, http.StatusOK, newConversionResult(o, changed))
 }
@@ -287,95 +286,25 @@ func jsonRupiah(raw json.RawMessage, field string) (affiliate.Rupiah, error) {
 	return affiliate.Rupiah(n), nil
 }
 
-// noticeQueueSize bounds the order notices waiting to be sent; beyond it a notice is dropped and logged,
-// so that a slow Bot API never holds up the conversions API.
-const noticeQueueSize = 1024
+// noticeTimeout bounds the queuing of one order notice.
+const noticeTimeout = 10 * time.Second
 
-// noticeTimeout bounds the sending of one notice.
-const noticeTimeout = 30 * time.Second
-
-// noticeQueue sends order notices to affiliates in the background, in the order the orders changed. It
-// looks up the product's name when it sends.
-type noticeQueue struct {
-	notifier OrderNotifier
-	products interface {
-		GetProduct(ctx context.Context, id uint64) (affiliate.Product, error)
-	}
-	log  zerolog.Logger
-	ch   chan affiliate.Order
-	done chan struct{}
-
-	mu     sync.RWMutex
-	closed bool
-}
-
-func newNoticeQueue(n OrderNotifier, st Store, log zerolog.Logger) *noticeQueue {
-	q := &noticeQueue{notifier: n, products: st, log: log, ch: make(chan affiliate.Order, noticeQueueSize), done: make(chan struct{})}
-	if n == nil {
-		close(q.done)
-		return q
-	}
-	go q.run()
-	return q
-}
-
-// enqueue queues the notice of a changed order; a full queue drops it (and says so in the log).
-func (q *noticeQueue) enqueue(o affiliate.Order) {
-	if q.notifier == nil {
+// notifyOrder queues the notice of a changed order in the durable outbox (through the notifier), after
+// the order is stored; the outbox sends it. It does not depend on the request's context: a client that
+// hangs up after its order was recorded still gets its affiliate told. A notice that cannot be queued is
+// logged, never an error of the request: the order is recorded.
+func (s *Server) notifyOrder(ctx context.Context, o affiliate.Order) {
+	if s.cfg.Notifier == nil {
 		return
 	}
-	q.mu.RLock()
-	defer q.mu.RUnlock()
-	if q.closed {
-		q.log.Warn().Int64("user_id", o.AffiliateID).Str("link_code", o.LinkCode).Msg("order notice dropped: shutting down")
-		return
-	}
-	select {
-	case q.ch <- o:
-	default:
-		q.log.Warn().Int64("user_id", o.AffiliateID).Str("link_code", o.LinkCode).Str("status", string(o.Status)).
-			Msg("order notice dropped: queue full")
-	}
-}
-
-func (q *noticeQueue) run() {
-	defer close(q.done)
-	for o := range q.ch {
-		q.send(o)
-	}
-}
-
-func (q *noticeQueue) send(o affiliate.Order) {
-	defer func() {
-		if v := recover(); v != nil {
-			q.log.Error().Interface("panic", v).Msg("order notice panicked")
-		}
-	}()
-	ctx, cancel := context.WithTimeout(context.Background(), noticeTimeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), noticeTimeout)
 	defer cancel()
 	name := ""
-	if p, err := q.products.GetProduct(ctx, o.ProductID); err == nil {
+	if p, err := s.store.GetProduct(ctx, o.ProductID); err == nil {
 		name = p.Name
 	}
-	ctx = q.log.WithContext(ctx)
-	if err := q.notifier.Notify(ctx, o.AffiliateID, affiliate.OrderNotice(o, name)); err != nil {
-		q.log.Info().Err(err).Int64("user_id", o.AffiliateID).Str("link_code", o.LinkCode).
-			Str("status", string(o.Status)).Msg("order notice not sent")
-	}
-}
-
-// close stops taking notices and waits until the queued ones are sent or stop is closed.
-func (q *noticeQueue) close(stop <-chan struct{}) error {
-	q.mu.Lock()
-	if q.notifier != nil && !q.closed {
-		close(q.ch)
-	}
-	q.closed = true
-	q.mu.Unlock()
-	select {
-	case <-q.done:
-		return nil
-	case <-stop:
-		return errors.New("order notices still queued")
+	if err := s.cfg.Notifier.Notify(ctx, o.AffiliateID, affiliate.OrderNotice(o, name)); err != nil {
+		s.log.Info().Err(err).Int64("user_id", o.AffiliateID).Str("link_code", o.LinkCode).
+			Str("status", string(o.Status)).Msg("order notice not queued")
 	}
 }

@@ -105,8 +105,9 @@ type Config struct {
 	// DefaultLocation is the time zone of report days for sellers without one (default Asia/Jakarta, or UTC
 	// when the zone database is missing).
 	DefaultLocation *time.Location
-	// Notifier, when not nil, tells affiliates about orders the conversions API changed: sent in the
-	// background after the answer, so that a failure or a slow Bot API never fails or holds up a request.
+	// Notifier, when not nil, tells affiliates about orders the conversions API changed: queued in the
+	// durable outbox after the order is stored, before the answer; a failure to queue is logged and never
+	// fails the request.
 	Notifier OrderNotifier
 	// Alerts, when not nil and AdminToken is set, serves POST /api/v1/alerts and GET /api/v1/alerts/{id}.
 	Alerts AlertService
@@ -121,7 +122,6 @@ type Server struct {
 	now     func() time.Time
 	m       *metrics
 	buf     *clickBuffer
-	notices *noticeQueue
 	visitor *visitorHasher
 	targets sync.Map // link code → *locationTemplate
 	handler http.Handler
@@ -163,7 +163,6 @@ func New(cfg Config, st Store) *Server {
 		visitor: newVisitorHasher(st.VisitorSalt()),
 	}
 	s.buf = newClickBuffer(st, cfg.BufferSize, cfg.FlushInterval, s.m, s.log)
-	s.notices = newNoticeQueue(cfg.Notifier, st, s.log)
 	s.handler = s.routes()
 	s.http = &http.Server{
 		Handler:           s.handler,
@@ -254,8 +253,7 @@ func (s *Server) Addr() string {
 }
 
 // Shutdown stops accepting requests, waits for the ones in flight (cutting off any still running one
-// second before ctx's deadline), then writes every buffered click and orphan count to the store and sends
-// the order notices still queued. It
+// second before ctx's deadline), then writes every buffered click and orphan count to the store. It
 // returns an error when requests had to be cut off or the clicks could not be written in time.
 func (s *Server) Shutdown(ctx context.Context) error {
 	// Requests in flight may use the budget but a reserve for writing the clicks; any still running then
@@ -271,14 +269,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		_ = s.http.Close()
 	}
 	berr := s.buf.close(ctx.Done())
-	nerr := s.notices.close(ctx.Done())
 	if herr != nil {
 		return herr
 	}
 	if berr != nil {
 		return ctx.Err()
 	}
-	return nerr
+	return nil
 }
 
 // flushReserve is the part of a shutdown budget kept for writing the buffered clicks.

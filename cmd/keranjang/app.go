@@ -37,6 +37,8 @@ type Options struct {
 	// NoGroupCommit gives every order write its own fsync (store.Options.NoGroupCommit): for measuring
 	// what group commit saves, never for production.
 	NoGroupCommit bool
+	// OutboxBackoff is the outbox's first retry wait after a 5xx or network error (2s).
+	OutboxBackoff time.Duration
 	// ProgressEvery is how often an admin's alert progress message may be edited (3s).
 	ProgressEvery time.Duration
 	// FeedClient reads the policy feeds (scheduler.NewFeedClient).
@@ -49,6 +51,7 @@ type App struct {
 	log   zerolog.Logger
 	store *store.Store
 	bot   *bot.Bot
+	out   *bot.Outbox
 	cmds  *commands.Handler
 	http  *track.Server
 	mets  *track.MetricsServer // nil when KERANJANG_METRICS_ADDR is empty
@@ -91,8 +94,10 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger, opt Options) (_ 
 	if err != nil {
 		return nil, err
 	}
-	notifier := commands.NewNotifier(a.store, a.bot, cfg.TimeZone)
-	queue := commands.NewOutboxQueue(a.store, cfg.TimeZone)
+	a.out = bot.NewOutbox(a.store, a.bot, bot.OutboxConfig{Rate: float64(cfg.SendRate), Backoff: opt.OutboxBackoff,
+		Logger: log, Registry: a.reg, Now: opt.Now})
+	notifier := commands.NewOutboxNotifier(a.store, a.store, a.out.Wake, cfg.TimeZone)
+	queue := commands.NewOutboxQueue(a.store, a.out.Wake, cfg.TimeZone)
 	// The scheduler exists before the commands and the HTTP server, which trigger its alert fan-out; it
 	// starts running its schedule last.
 	a.sched = scheduler.New(cfg.TimeZone, log, a.reg)
@@ -134,6 +139,7 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger, opt Options) (_ 
 		}
 		return nil, err
 	}
+	a.out.Start(ctx)
 	mctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := a.cmds.InstallMenus(mctx); err != nil {
@@ -205,10 +211,16 @@ func buildInfoGauge(b buildInfo) prometheus.Collector {
 	return g
 }
 
-// Shutdown stops in order: stop taking updates and finish handlers, stop the scheduler, stop HTTP and
-// write every buffered click, stop the metrics listener, close the database. Each step runs even when an earlier one failed.
+// Shutdown stops in order: stop the outbox worker (no new send; the one in flight finishes and is
+// recorded), stop taking updates and finish handlers, stop the admins' alert progress messages, stop the
+// scheduler (a fan-out it was running goes on after the next start), stop HTTP and write every
+// buffered click, stop the metrics listener, close the database. Each step runs even when an earlier one
+// failed. What the outbox still holds is sent after the next start.
 func (a *App) Shutdown(ctx context.Context) error {
 	var errs []error
+	if a.out != nil {
+		errs = append(errs, a.out.Stop(ctx))
+	}
 	if a.bot != nil {
 		// Handlers may use the budget but a reserve: after them the clicks must still be written and the
 		// database closed.

@@ -150,11 +150,18 @@ func reverse(ms []tgfake.Message) []tgfake.Message {
 	return out
 }
 
-// flush waits until the bot has handled every update the script sent, and prints its messages. The bot
-// counts an update after its handler has returned and the button's spinner is stopped, and the fake
-// records a call before it answers it, so by then every message of the step is recorded.
+// flush waits until the bot has handled every update the script sent and the outbox has sent every
+// notice the step queued, and prints its messages. The bot counts an update after its handler has
+// returned and the button's spinner is stopped, the outbox marks a message sent after Telegram answered,
+// and the fake records a call before it answers it, so by then every message of the step is recorded.
 func (d *demoScript) flush() error {
 	if err := waitUntil("the bot to handle update "+fmt.Sprint(d.pushed), func() bool { return d.handled() >= d.pushed }); err != nil {
+		return err
+	}
+	if err := waitUntil("the outbox to empty", func() bool {
+		st, err := d.sb.app.store.OutboxStats(context.Background())
+		return err == nil && st.Queued == 0
+	}); err != nil {
 		return err
 	}
 	d.mu.Lock()

@@ -19,8 +19,8 @@ func TestDemo(t *testing.T) {
 	transcript := out.String()
 	scenes := []struct{ scene, text string }{
 		{"legend", "Legend: 👤 a person acts · 🤖 → the bot sends a message · 🤖 ✎ the bot edits one"},
-		{"admin card", "Pendaftaran penjual"},
 		{"seller application", "Your seller application for Batik Budi Pekalongan went to the admins"},
+		{"admin card", "Pendaftaran penjual"},
 		{"approval", "👤 Sari presses [✅ Setujui]"},
 		{"seller approved", "Congratulations! Batik Budi Pekalongan is approved"},
 		{"card edited", "🤖 ✎ Sari: ✅ Batik Budi Pekalongan (ID 2002) disetujui sebagai penjual"},
@@ -28,8 +28,8 @@ func TestDemo(t *testing.T) {
 		{"guided product saved", "Produk #1 Kemeja Batik Tulis Lasem ditambahkan"},
 		{"one-line product", "Produk #2 Selendang Sutra ditambahkan"},
 		{"joining by button", "👤 Wati presses [➕ Ikut: Kemeja Batik Tulis Lasem]"},
-		{"seller hears of Wati", "Wati ikut mempromosikan produkmu #1"},
 		{"toast", "🤖 (toast) Link keranjang dikirim."},
+		{"seller hears of Wati", "Wati ikut mempromosikan produkmu #1"},
 		{"joining by deep link", "👤 Joko: /start p_1"},
 		{"seller hears of Joko", "Joko ikut mempromosikan produkmu #1"},
 		{"a click", "(phone) → 302 https://shop.example.id/kemeja-lasem?ref=bot&kclid="},
@@ -39,8 +39,8 @@ func TestDemo(t *testing.T) {
 		{"/affiliates", "klik 3 · unik 2"},
 		{"/affiliates, second row", "klik 1 · unik 1"},
 		{"/myproducts", "Klik: 4 (unik: 3) · Afiliasi: 2"},
-		{"feedback to the seller", "Masukan dari afiliasi Wati untuk #1 Kemeja Batik Tulis Lasem"},
 		{"feedback confirmed", "sudah dikirim ke penjual"},
+		{"feedback to the seller", "Masukan dari afiliasi Wati untuk #1 Kemeja Batik Tulis Lasem"},
 		{"refusal", "👤 Joko: /approve 2002\n   🤖 → Joko: This command is for admins only."},
 		{"end", "Bot API calls, none rejected."},
 	}

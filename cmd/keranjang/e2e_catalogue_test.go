@@ -119,8 +119,10 @@ func testCatalogue(t *testing.T) {
 	t.Run("join by deep link", func(t *testing.T) {
 		s := newShop(t)
 		s.addKemeja(t)
-		aniCode := basketCode(t, s.say(t, s.ani, "/join 1"))
 		sellerBefore := s.sent(s.budi.ID)
+		aniCode := basketCode(t, s.say(t, s.ani, "/join 1"))
+		mustContain(t, s.waitNew(t, s.budi.ID, sellerBefore, 1)[0].PlainText, "Ani joined your product #1")
+		sellerBefore++
 		m := s.say(t, s.joe, "/start p_1")
 		mustContain(t, m.PlainText, "You are now promoting Kemeja Batik Lasem", "12.5%", "7 days")
 		mustContain(t, s.waitNew(t, s.budi.ID, sellerBefore, 1)[0].PlainText, "Joe joined your product #1")

@@ -105,6 +105,7 @@ func (s *shop) joinAll(t *testing.T) {
 	s.aniCode = basketCode(t, s.say(t, s.ani, "/join 1"))
 	s.joeCode = basketCode(t, s.say(t, s.joe, "/start p_1"))
 	s.citraCode = basketCode(t, s.say(t, s.citra, "/join 2"))
+	s.settle(t) // the sellers' join notices
 }
 
 // readKeys reads both sellers' API keys from /apikey.

@@ -140,6 +140,19 @@ func (e *e2e) waitNew(t *testing.T, chatID int64, before, n int) []tgfake.Messag
 	return all[before : before+n]
 }
 
+// settle waits until the outbox has sent (or given up on) every message queued so far: notices go out
+// through the outbox, after the reply to the action that caused them.
+func (e *e2e) settle(t *testing.T) {
+	t.Helper()
+	err := waitUntil("the outbox to empty", func() bool {
+		st, err := e.sb.app.store.OutboxStats(context.Background())
+		return err == nil && st.Queued == 0
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // sent is how many messages the bot has sent to a chat.
 func (e *e2e) sent(chatID int64) int { return len(e.sb.fake.Sent(chatID)) }
 
