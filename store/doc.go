@@ -48,6 +48,16 @@
 // aggregates only, never the orders; clicks count in the per-product and per-seller aggregates too.
 // SellerOrders pages like ListUsers, by (whole second of the order's time, order id).
 //
+// Outbox. Enqueue queues each message at most once per idempotency key, in one transaction per call;
+// a key stays taken while its message is kept (queued, sent, failed or dropped), and PruneOutbox never
+// deletes a message that finished within OutboxKeyRetention (two days), whatever limit it is given.
+// DueMessages returns queued messages whose NextAt has come, soonest first. Every status change moves the
+// outbox counters (OutboxStats, never a scan) and, for a message with an AlertID, the alert's counts
+// (AlertCounts) in the same transaction. SetReachable(false) sets the user's flag and drops their queued
+// messages in one transaction; Enqueue for a stored unreachable user records the message as dropped.
+// MarkSent is final: Telegram's confirmation wins over any other state, and a sent message is never
+// returned by DueMessages again.
+//
 // Backup. Backup writes a consistent snapshot of the whole database to an io.Writer in the backend's
 // own format (for bbolt, a bbolt file that Open accepts) and returns the number of bytes written. It
 // never holds up writers or Close while the writer is slow or blocked: a backend takes its snapshot to

@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/keranjang/keranjang/affiliate"
 	"github.com/keranjang/keranjang/bot"
 	"github.com/keranjang/keranjang/commands"
 	"github.com/keranjang/keranjang/internal/clocktest"
@@ -115,6 +116,11 @@ func testEdge(t *testing.T) {
 				"old_chat_member": map[string]any{"status": "member", "user": botJSON},
 				"new_chat_member": map[string]any{"status": status, "user": botJSON, "until_date": 0}}})
 		}
+		// A message queued for later is dropped at once.
+		if _, err := e.sb.app.store.Enqueue(t.Context(), []affiliate.OutboxMessage{{Key: "later:tono", UserID: u.ID,
+			ChatID: u.ID, Text: "later", NextAt: time.Now().Add(time.Hour)}}); err != nil {
+			t.Fatal(err)
+		}
 		handled = e.handled(t)
 		member("kicked")
 		e.waitHandled(t, handled+1)
@@ -125,6 +131,9 @@ func testEdge(t *testing.T) {
 			}
 			if got.Reachable {
 				t.Error("a user who blocked the bot is still reachable")
+			}
+			if ob, err := st.OutboxStats(t.Context()); err != nil || ob.Queued != 0 || ob.Dropped != 1 {
+				t.Errorf("the blocked user's queued message: %+v %v, want it dropped", ob, err)
 			}
 		})
 		// They unblock and come back.
