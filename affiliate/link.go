@@ -158,14 +158,16 @@ const MaxFeedbackLen = 1000
 
 // Stats are the admin's counters.
 type Stats struct {
-	Users    int64 `json:"users"`
-	Sellers  int64 `json:"sellers"`
-	Pending  int64 `json:"pending_applications"`
-	Products int64 `json:"products"`
-	Links    int64 `json:"links"`
-	Clicks   int64 `json:"clicks"`
-	Bots     int64 `json:"bot_visits"`
-	Orphans  int64 `json:"orphan_visits"`
-	Orders   int64 `json:"orders"`
-	Outbox   int64 `json:"outbox"`
+	Users int64 `json:"users"`
+	// Reachable counts the users who have not blocked the bot.
+	Reachable int64 `json:"reachable_users"`
+	Sellers   int64 `json:"sellers"`
+	Pending   int64 `json:"pending_applications"`
+	Products  int64 `json:"products"`
+	Links     int64 `json:"links"`
+	Clicks    int64 `json:"clicks"`
+	Bots      int64 `json:"bot_visits"`
+	Orphans   int64 `json:"orphan_visits"`
+	Orders    int64 `json:"orders"`
+	Outbox    int64 `json:"outbox"`
 }

@@ -77,6 +77,18 @@ type Deps struct {
 	Notifier Notifier
 	// Digests runs the daily digest on demand (/digestnow); nil refuses it.
 	Digests DigestRunner
+	// Queue queues notices for many users at once (broadcasts); Alerts sends policy alerts and
+	// AlertStore reads their progress; Broadcasts keeps the sellers' limit; Stats feeds /stats.
+	Queue      NoticeQueue
+	Alerts     AlertSender
+	AlertStore AlertReader
+	Broadcasts Broadcasts
+	Stats      StatsReader
+}
+
+// NoticeQueue renders notices for many users and queues them in the outbox in one batch (OutboxQueue).
+type NoticeQueue interface {
+	QueueNotices(ctx context.Context, users []affiliate.User, notices []affiliate.Notice) (int, error)
 }
 
 // Config is what the commands need to know about the deployment.
@@ -89,6 +101,10 @@ type Config struct {
 	ShopHosts         []string
 	Now               func() time.Time
 	Logger            zerolog.Logger
+	// ProgressEvery is the least time between two edits of an admin's alert progress message (default
+	// DefaultProgressEvery); ProgressTimeout is how long it is followed (default DefaultProgressTimeout).
+	ProgressEvery   time.Duration
+	ProgressTimeout time.Duration
 }
 
 // Handler is the bot.Handler of Keranjang.
@@ -100,6 +116,7 @@ type Handler struct {
 	buttons  map[string]*button
 	flows    map[string]flowStep
 	order    []*route
+	bg       background
 }
 
 // New builds the handler and its route table.
@@ -113,7 +130,14 @@ func New(deps Deps, cfg Config) *Handler {
 	if deps.Notifier == nil {
 		deps.Notifier = NewNotifier(deps.Accounts, deps.Messenger, cfg.DefaultZone)
 	}
+	if cfg.ProgressEvery <= 0 {
+		cfg.ProgressEvery = DefaultProgressEvery
+	}
+	if cfg.ProgressTimeout <= 0 {
+		cfg.ProgressTimeout = DefaultProgressTimeout
+	}
 	h := &Handler{deps: deps, cfg: cfg, log: cfg.Logger.With().Str("component", "commands").Logger()}
+	h.bg.ctx, h.bg.cancel = context.WithCancel(context.Background())
 	h.routes()
 	return h
 }

@@ -27,6 +27,7 @@ func (h *Handler) routes() {
 		{name: "settings", role: anyone, private: true, menu: true, run: h.settings},
 		{name: "digest", role: anyone, menu: true, run: h.digest},
 		{name: "cancel", role: anyone, menu: true, run: h.cancel},
+		{name: "alerts", role: anyone, menu: true, run: h.alertsCmd},
 		{name: "mydata", role: anyone, private: true, menu: true, run: h.mydata},
 		{name: "deleteme", role: anyone, private: true, menu: true, run: h.deleteme},
 		{name: "seller", role: anyone, private: true, menu: true, run: h.applySeller},
@@ -35,6 +36,9 @@ func (h *Handler) routes() {
 		{name: "sellers", role: admin, menu: true, run: h.sellers},
 		{name: "pause", role: admin, menu: true, run: h.adminPause},
 		{name: "digestnow", role: admin, menu: true, run: h.digestNow},
+		{name: "policy", role: admin, private: true, menu: true, run: h.policy},
+		{name: "stats", role: admin, menu: true, run: h.stats},
+		{name: "broadcast", role: seller, private: true, menu: true, run: h.broadcast},
 	}
 	h.order = append(h.order, h.catalogueRoutes()...)
 	h.order = append(h.order, h.orderRoutes()...)
@@ -50,6 +54,8 @@ func (h *Handler) routes() {
 		{prefix: "del", role: anyone, run: h.deleteButton},
 		{prefix: "app", role: admin, run: h.applicationButton},
 		{prefix: "chart", role: anyone, run: h.chartButton},
+		{prefix: "pol", role: admin, run: h.policyButton},
+		{prefix: "bc", role: seller, run: h.broadcastButton},
 	}
 	buttons = append(buttons, h.catalogueButtons()...)
 	h.buttons = make(map[string]*button, len(buttons))
@@ -57,6 +63,8 @@ func (h *Handler) routes() {
 		h.buttons[b.prefix] = b
 	}
 	h.flows = h.catalogueFlows()
+	h.flows[flowPolicy] = h.policyFlow
+	h.flows[flowBroadcast] = h.policyFlow
 }
 
 // visible lists the commands a caller with roles may run, in table order.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -56,6 +57,14 @@ type Jobs struct {
 	// ClickRetentionMargin.
 	AttributionWindow time.Duration
 	Now               func() time.Time
+	// Alerts and Queue fan policy alerts out (fan_out_alerts); nil leaves the job out.
+	Alerts AlertStore
+	Queue  NoticeQueue
+	// Feeds are KERANJANG_POLICY_FEEDS, read by policy_feeds into FeedStore with FeedClient (default
+	// NewFeedClient); no feeds leave the job out.
+	Feeds      []string
+	FeedStore  FeedStore
+	FeedClient *http.Client
 }
 
 // AddJobs schedules the standard jobs:
@@ -64,19 +73,28 @@ type Jobs struct {
 //	prune_clicks      daily at 03:30  raw clicks older than the attribution window + ClickRetentionMargin
 //	remind_rate_cuts  every hour      reminders that a kept rate drops within affiliate.ReminderLead
 //	digest            every minute    the daily digests that are due (see Digests)
+//	fan_out_alerts    every minute    pending policy alerts queued for their audience (and on Trigger)
+//	policy_feeds      every 15 min    new items of the policy feeds become alerts
 func (s *Scheduler) AddJobs(j Jobs) error {
 	if j.Now == nil {
 		j.Now = time.Now
 	}
-	var digest error
-	if j.Digests != nil {
-		digest = s.Add(JobDigest, "* * * * *", 10*time.Minute, j.Digests.Job())
-	}
-	return errors.Join(digest,
+	errs := []error{
 		s.Add(JobPruneVisitors, "@every 1h", time.Minute, PruneVisitors(j.Visitors, j.Now)),
 		s.Add(JobPruneClicks, "30 3 * * *", 10*time.Minute, PruneClicks(j.Clicks, j.AttributionWindow, j.Now)),
 		s.Add(JobRemindRateCuts, "@every 1h", 5*time.Minute, RemindRateCuts(j.Reminders, j.Notifier, j.Now)),
-	)
+	}
+	if j.Digests != nil {
+		errs = append(errs, s.Add(JobDigest, "* * * * *", 10*time.Minute, j.Digests.Job()))
+	}
+	if j.Alerts != nil && j.Queue != nil {
+		errs = append(errs, s.Add(JobFanOutAlerts, "@every 1m", time.Hour, FanOutAlerts(j.Alerts, j.Queue, FanOutPage)))
+	}
+	if len(j.Feeds) > 0 && j.FeedStore != nil {
+		errs = append(errs, s.Add(JobPolicyFeeds, "@every 15m", 5*time.Minute,
+			PolicyFeeds(j.FeedStore, j.FeedClient, j.Feeds, func() { s.Trigger(JobFanOutAlerts) })))
+	}
+	return errors.Join(errs...)
 }
 
 // PruneVisitors is the job that forgets visitor marks older than affiliate.UniqueWindow.

@@ -31,6 +31,8 @@ type Scheduler struct {
 
 	mu   sync.Mutex
 	jobs map[string]*entry
+	// triggered tracks the runs Trigger started, so that Stop waits for them.
+	triggered sync.WaitGroup
 }
 
 // entry is a named job with its timeout and overlap guard, shared by cron and RunNow.
@@ -39,6 +41,8 @@ type entry struct {
 	timeout time.Duration
 	job     Job
 	running atomic.Bool
+	// again asks for one more run once the current one ends (Trigger).
+	again atomic.Bool
 }
 
 // ErrUnknownJob is returned by RunNow for a name no job was added under.
@@ -110,12 +114,60 @@ func (s *Scheduler) RunNow(ctx context.Context, name string) error {
 		s.runs.WithLabelValues(name, "skipped").Inc()
 		return fmt.Errorf("%w: %s", ErrRunning, name)
 	}
-	defer e.running.Store(false)
+	defer s.finish(e)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stop := context.AfterFunc(s.base, cancel) // Stop ends on-demand runs too
 	defer stop()
 	return s.run(ctx, name, e.timeout, e.job, s.log.With().Str("job", name).Logger())
+}
+
+// Trigger runs the named job soon in the background, with the same guard rails as a scheduled run. When a
+// run of it is going, one more run follows that one, so that work added just now (a new alert) is never
+// left to the next scheduled run. Unknown names are ignored. Stop cancels and waits for triggered runs.
+func (s *Scheduler) Trigger(name string) {
+	s.mu.Lock()
+	e, ok := s.jobs[name]
+	s.mu.Unlock()
+	if !ok {
+		return
+	}
+	e.again.Store(true)
+	s.triggered.Add(1)
+	go func() {
+		defer s.triggered.Done()
+		s.drive(e)
+	}()
+}
+
+// drive runs e while runs are asked for (e.again) and no other run of e is going; a run that is going
+// sees the request when it ends (see finish).
+func (s *Scheduler) drive(e *entry) {
+	log := s.log.With().Str("job", e.name).Logger()
+	for s.base.Err() == nil {
+		if !e.running.CompareAndSwap(false, true) {
+			return
+		}
+		for e.again.Swap(false) && s.base.Err() == nil {
+			_ = s.run(s.base, e.name, e.timeout, e.job, log)
+		}
+		e.running.Store(false)
+		if !e.again.Load() {
+			return
+		}
+	}
+}
+
+// finish ends a scheduled or on-demand run of e and starts the run a Trigger asked for meanwhile.
+func (s *Scheduler) finish(e *entry) {
+	e.running.Store(false)
+	if e.again.Load() && s.base.Err() == nil {
+		s.triggered.Add(1)
+		go func() {
+			defer s.triggered.Done()
+			s.drive(e)
+		}()
+	}
 }
 
 // cronJob is a scheduled run of e: it skips while a run of e is still going.
@@ -127,7 +179,7 @@ func (s *Scheduler) cronJob(e *entry) cron.Job {
 			log.Warn().Msg("previous run still going; skipped")
 			return
 		}
-		defer e.running.Store(false)
+		defer s.finish(e)
 		_ = s.run(s.base, e.name, e.timeout, e.job, log)
 	})
 }
@@ -167,17 +219,30 @@ func (s *Scheduler) run(parent context.Context, name string, timeout time.Durati
 // Start starts the cron runner.
 func (s *Scheduler) Start() { s.cron.Start() }
 
-// Stop stops scheduling, cancels running jobs' contexts once ctx ends, and waits for them.
+// Stop stops scheduling, waits for scheduled runs (cancelling their contexts once ctx ends), then cancels
+// and waits for triggered ones: the jobs that Trigger starts are resumable by design.
 func (s *Scheduler) Stop(ctx context.Context) error {
 	done := s.cron.Stop()
+	var err error
 	select {
 	case <-done.Done():
-		s.cancel()
-		return nil
 	case <-ctx.Done():
-		s.cancel()
-		return fmt.Errorf("scheduler: stop: %w", ctx.Err())
+		err = fmt.Errorf("scheduler: stop: %w", ctx.Err())
 	}
+	s.cancel()
+	waited := make(chan struct{})
+	go func() {
+		s.triggered.Wait()
+		close(waited)
+	}()
+	select {
+	case <-waited:
+	case <-ctx.Done():
+		if err == nil {
+			err = fmt.Errorf("scheduler: stop: %w", ctx.Err())
+		}
+	}
+	return err
 }
 
 // cronLogger routes cron's own messages into zerolog, naming the job of the cron entry they are about.

@@ -55,6 +55,13 @@ import (
 //	outbox, outbox_keys, outbox_due, outbox_user, outbox_done, alert_counts: the outbox (see outbox.go)
 //	digest_due       one bucket per time zone in use: local digest minute (uint16) + user id → local date
 //	                 of the last digest handled (see digest.go)
+//	alerts           alert id (sequence)          → alertRecord: affiliate.Alert and its fan-out progress
+//	alerts_pending   alert id                     → empty; alerts whose fan-out has not finished
+//	feeds            feed URL                     → feedRecord; a feed that was read at least once
+//	feed_items       sha256(feed URL)[:16] + item id (affiliate.FeedItemID) → alert id (0: seen on the
+//	                                                feed's first read, no alert)
+//	broadcasts       seller id                    → unix ns of the seller's last broadcast (binary); the
+//	                                                bucket's sequence numbers broadcasts
 var (
 	bMeta           = []byte("meta")
 	bUsers          = []byte("users")
@@ -81,6 +88,11 @@ var (
 	bSellerFeedback = []byte("seller_feedback")
 	bUserFeedback   = []byte("user_feedback")
 	bDigestDue      = []byte("digest_due")
+	bAlerts         = []byte("alerts")
+	bAlertsPending  = []byte("alerts_pending")
+	bFeeds          = []byte("feeds")
+	bFeedItems      = []byte("feed_items")
+	bBroadcasts     = []byte("broadcasts")
 
 	allBuckets = [][]byte{
 		bMeta, bUsers, bSellers, bAPIKeys, bApps, bAppsPending, bFlows, bProducts, bSellerProducts,
@@ -88,6 +100,7 @@ var (
 		bFeedback, bSellerFeedback, bUserFeedback, bAggProduct, bAggSeller, bOrders, bSellerOrders,
 		bOutbox, bOutboxKeys, bOutboxDue, bOutboxUser, bOutboxDone, bAlertCounts,
 		bDigestDue,
+		bAlerts, bAlertsPending, bFeeds, bFeedItems, bBroadcasts,
 	}
 
 	kSchema   = []byte("schema")
@@ -121,6 +134,7 @@ var migrations = []migration{
 	{version: 4, name: "orders and product and seller aggregates", up: migrateOrderBuckets},
 	{version: 5, name: "outbox", up: migrateOutboxBuckets},
 	{version: 6, name: "digest schedule by zone and local minute", up: migrateDigestIndex},
+	{version: 7, name: "policy alerts, policy feeds and broadcasts", up: migrateAlertBuckets},
 }
 
 // SchemaLatest is the schema version this binary writes.

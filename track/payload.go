@@ -89,3 +89,21 @@ func newConversionResult(o affiliate.Order, changed bool) ConversionResult {
 		OccurredAt: o.OccurredAt.UTC(), CreatedAt: o.CreatedAt.UTC(), UpdatedAt: o.UpdatedAt.UTC(), Changed: changed,
 	}
 }
+
+// AlertCreated is the answer of POST /api/v1/alerts.
+type AlertCreated struct {
+	ID uint64 `json:"id"`
+}
+
+// AlertStatus is the answer of GET /api/v1/alerts/{id}: the alert and its delivery counts. FannedOut is
+// set once every user of the audience is queued or skipped; Done once, in addition, nothing is queued.
+type AlertStatus struct {
+	ID        uint64             `json:"id"`
+	Title     string             `json:"title"`
+	Audience  affiliate.Audience `json:"audience"`
+	Source    string             `json:"source"`
+	CreatedAt time.Time          `json:"created_at"`
+	FannedOut bool               `json:"fanned_out"`
+	Done      bool               `json:"done"`
+	affiliate.AlertCounts
+}

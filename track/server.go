@@ -109,6 +109,8 @@ type Config struct {
 	// durable outbox after the order is stored, before the answer; a failure to queue is logged and never
 	// fails the request.
 	Notifier OrderNotifier
+	// Alerts, when not nil and AdminToken is set, serves POST /api/v1/alerts and GET /api/v1/alerts/{id}.
+	Alerts AlertService
 }
 
 // Server is the HTTP server. Create it with New, run it with Start or Serve, stop it with Shutdown (which
@@ -193,6 +195,8 @@ func (s *Server) routes() http.Handler {
 	handle("GET /api/v1/affiliates", s.handleAffiliateReport, 200, 400, 401)
 	handle("POST /api/v1/conversions", s.handleConversion, 200, 400, 401, 404, 409, 413, 422)
 	handle("GET /admin/backup", s.handleBackup, 200, 401)
+	handle("POST /api/v1/alerts", s.handleCreateAlert, 202, 400, 401, 404, 413)
+	handle("GET /api/v1/alerts/{id}", s.handleGetAlert, 200, 401, 404)
 	if s.cfg.Webhook != nil {
 		handle("POST /telegram/webhook", s.cfg.Webhook.ServeHTTP, 200, 401)
 	}

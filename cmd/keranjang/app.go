@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"time"
 
@@ -38,6 +39,10 @@ type Options struct {
 	NoGroupCommit bool
 	// OutboxBackoff is the outbox's first retry wait after a 5xx or network error (2s).
 	OutboxBackoff time.Duration
+	// ProgressEvery is how often an admin's alert progress message may be edited (3s).
+	ProgressEvery time.Duration
+	// FeedClient reads the policy feeds (scheduler.NewFeedClient).
+	FeedClient *http.Client
 }
 
 // App is the running system: store, bot, HTTP server and scheduler, wired together.
@@ -93,12 +98,17 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger, opt Options) (_ 
 		Logger: log, Registry: a.reg, Now: opt.Now})
 	notifier := commands.NewOutboxNotifier(a.store, a.store, a.out.Wake, cfg.TimeZone)
 	digests := scheduler.NewDigests(a.store, notifier, cfg.TimeZone, opt.Now)
+	queue := commands.NewOutboxQueue(a.store, a.out.Wake, cfg.TimeZone)
+	// The scheduler exists before the commands and the HTTP server, which trigger its alert fan-out; it
+	// starts running its schedule last.
+	a.sched = scheduler.New(cfg.TimeZone, log, a.reg)
+	alerts := scheduler.NewAlertSender(a.store, a.sched)
 	deps := commandDeps(a.store, a.bot, notifier)
-	deps.Digests = digests
+	deps.Digests, deps.Queue, deps.Alerts = digests, queue, alerts
 	a.cmds = commands.New(deps, commands.Config{
 		AdminIDs: cfg.AdminIDs, AutoApprove: cfg.SellerApproval == "auto", PublicURL: cfg.PublicURL,
 		DefaultZone: cfg.TimeZone, AttributionWindow: cfg.AttributionWindow, ShopHosts: cfg.ShopHosts,
-		Now: opt.Now, Logger: log,
+		Now: opt.Now, Logger: log, ProgressEvery: opt.ProgressEvery,
 	})
 	a.bot.SetHandler(a.cmds)
 
@@ -106,6 +116,7 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger, opt Options) (_ 
 		Addr: cfg.HTTPAddr, PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies,
 		AdminToken: cfg.AdminToken.Reveal(), Now: opt.Now, Logger: log, Registry: a.reg,
 		Ready: a.bot.Ready, DefaultLocation: cfg.TimeZone, Notifier: notifier,
+		Alerts: alertService{AlertSender: alerts, Store: a.store},
 	}
 	if cfg.WebhookURL != "" {
 		trackCfg.Webhook = a.bot.WebhookHandler()
@@ -136,14 +147,15 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger, opt Options) (_ 
 		log.Warn().Err(err).Msg("could not set the command menus")
 	}
 
-	a.sched = scheduler.New(cfg.TimeZone, log, a.reg)
 	if err := a.sched.AddJobs(scheduler.Jobs{
 		Visitors: a.store, Clicks: a.store, Reminders: a.store, Notifier: notifier, Digests: digests,
 		AttributionWindow: cfg.AttributionWindow, Now: opt.Now,
+		Alerts: a.store, Queue: queue, Feeds: cfg.PolicyFeeds, FeedStore: a.store, FeedClient: opt.FeedClient,
 	}); err != nil {
 		return nil, err
 	}
 	a.sched.Start()
+	a.sched.Trigger(scheduler.JobFanOutAlerts) // a fan-out a restart interrupted goes on at once
 	log.Info().Str("http_addr", a.http.Addr()).Str("bot", a.bot.Username()).Msg("ready")
 	return a, nil
 }
@@ -153,7 +165,14 @@ func commandDeps(st *store.Store, b *bot.Bot, n commands.Notifier) commands.Deps
 	return commands.Deps{
 		Accounts: st, Flows: st, Applications: st, Catalogue: st, Links: st, Reports: st, Keys: st, Feedback: st,
 		Orders: st, Earnings: st, Messenger: b, Files: b, Downloads: b, Menus: b, Profile: b, Errors: b, Notifier: n,
+		AlertStore: st, Broadcasts: st, Stats: st,
 	}
+}
+
+// alertService is the admin alerts API: alerts sent through the scheduler's fan-out, read from the store.
+type alertService struct {
+	*scheduler.AlertSender
+	*store.Store
 }
 
 // HTTPAddr is the address the HTTP server listens on.
@@ -194,7 +213,8 @@ func buildInfoGauge(b buildInfo) prometheus.Collector {
 }
 
 // Shutdown stops in order: stop the outbox worker (no new send; the one in flight finishes and is
-// recorded), stop taking updates and finish handlers, stop the scheduler, stop HTTP and write every
+// recorded), stop taking updates and finish handlers, stop the admins' alert progress messages, stop the
+// scheduler (a fan-out it was running goes on after the next start), stop HTTP and write every
 // buffered click, stop the metrics listener, close the database. Each step runs even when an earlier one
 // failed. What the outbox still holds is sent after the next start.
 func (a *App) Shutdown(ctx context.Context) error {
@@ -211,6 +231,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 		}
 		errs = append(errs, a.bot.Stop(bctx))
 		cancel()
+	}
+	if a.cmds != nil {
+		errs = append(errs, a.cmds.Close(ctx))
 	}
 	if a.sched != nil {
 		errs = append(errs, a.sched.Stop(ctx))

@@ -50,6 +50,15 @@ func testCancelled(t *testing.T, open Open) {
 		t.Fatal(err)
 	}
 
+	alert, err := f.s.CreateAlert(t.Context(), affiliate.Alert{Title: "Aturan baru", Audience: affiliate.AudienceAll})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const feedURL = "https://policy.example.com/feed.xml"
+	if _, err := f.s.RecordFeedItems(t.Context(), feedURL, []affiliate.FeedItem{{ID: "g:old"}}); err != nil {
+		t.Fatal(err)
+	}
+
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	future := now.Add(1000 * time.Hour)
@@ -133,6 +142,22 @@ func testCancelled(t *testing.T, open Open) {
 		"ProductCounts":  func() error { _, err := f.s.ProductCounts(ctx, p.ID, time.Time{}, time.Time{}); return err },
 		"SellerCounts":   func() error { _, err := f.s.SellerCounts(ctx, 10, time.Time{}, time.Time{}); return err },
 		"Stats":          func() error { _, err := f.s.Stats(ctx); return err },
+		"CreateAlert": func() error {
+			_, err := f.s.CreateAlert(ctx, affiliate.Alert{Title: "t", Audience: affiliate.AudienceAll})
+			return err
+		},
+		"GetAlert":      func() error { _, err := f.s.GetAlert(ctx, alert.ID); return err },
+		"AlertProgress": func() error { _, err := f.s.AlertProgress(ctx, alert.ID); return err },
+		"PendingAlerts": func() error { _, err := f.s.PendingAlerts(ctx); return err },
+		"AdvanceFanout": func() error { _, err := f.s.AdvanceFanout(ctx, alert.ID, 0, 50, 1); return err },
+		"MarkFannedOut": func() error { return f.s.MarkFannedOut(ctx, alert.ID) },
+		"FeedItems":     func() error { _, _, err := f.s.FeedItems(ctx, feedURL); return err },
+		"RecordFeedItems": func() error {
+			_, err := f.s.RecordFeedItems(ctx, feedURL, []affiliate.FeedItem{{ID: "g:new", Alert: affiliate.Alert{Title: "n"}}})
+			return err
+		},
+		"LastBroadcast":  func() error { _, err := f.s.LastBroadcast(ctx, 10); return err },
+		"BeginBroadcast": func() error { _, err := f.s.BeginBroadcast(ctx, 11, now); return err },
 		"Enqueue": func() error {
 			_, err := f.s.Enqueue(ctx, []affiliate.OutboxMessage{{Key: "k3", UserID: 20, ChatID: 20, Text: "c"}})
 			return err
@@ -227,6 +252,13 @@ func snapshot(t *testing.T, f *fixture, productID uint64, code, key string) stri
 	add(f.s.SellerCounts(ctx, 10, time.Time{}, time.Time{}))
 	add(f.s.DueMessages(ctx, time.Now().Add(1000*time.Hour), 100))
 	add(f.s.OutboxStats(ctx))
+	add(f.s.PendingAlerts(ctx))
+	add(f.s.AlertProgress(ctx, 1))
+	add(f.s.AlertCounts(ctx, 1))
+	seen, polled, err := f.s.FeedItems(ctx, "https://policy.example.com/feed.xml")
+	add(fmt.Sprint(seen, polled), err)
+	add(f.s.LastBroadcast(ctx, 10))
+	add(f.s.LastBroadcast(ctx, 11))
 	add(f.s.AlertCounts(ctx, 7))
 	add(f.s.GetUser(ctx, 20))
 	return fmt.Sprintf("%+v", out)

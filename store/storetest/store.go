@@ -100,11 +100,14 @@ func testStats(t *testing.T, open Open) {
 	if err := f.s.AddOrphans(t.Context(), 3); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := f.s.SetReachable(t.Context(), 30, false); err != nil {
+		t.Fatal(err)
+	}
 	got, err := f.s.Stats(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := affiliate.Stats{Users: 3, Sellers: 1, Pending: 1, Products: 1, Links: 2, Clicks: 2, Bots: 1, Orphans: 3}
+	want := affiliate.Stats{Users: 3, Reachable: 2, Sellers: 1, Pending: 1, Products: 1, Links: 2, Clicks: 2, Bots: 1, Orphans: 3}
 	if got != want {
 		t.Fatalf("stats %+v, want %+v", got, want)
 	}

@@ -98,6 +98,17 @@ type Backend interface {
 	DigestDue(ctx context.Context, zone string, fromMinute, toMinute int, skipDate string, after affiliate.DigestEntry, limit int) ([]affiliate.DigestEntry, error)
 	MarkDigests(ctx context.Context, zone string, entries []affiliate.DigestEntry, date string) error
 	AffiliateDigest(ctx context.Context, affiliateID int64, from, to, monthFrom time.Time) (affiliate.DigestCounts, error)
+
+	CreateAlert(ctx context.Context, a affiliate.Alert) (affiliate.Alert, error)
+	GetAlert(ctx context.Context, id uint64) (affiliate.Alert, error)
+	AlertProgress(ctx context.Context, id uint64) (affiliate.AlertProgress, error)
+	PendingAlerts(ctx context.Context) ([]affiliate.Alert, error)
+	AdvanceFanout(ctx context.Context, id uint64, from, to int64, skipped int) (bool, error)
+	MarkFannedOut(ctx context.Context, id uint64) error
+	FeedItems(ctx context.Context, feedURL string) (map[string]bool, bool, error)
+	RecordFeedItems(ctx context.Context, feedURL string, items []affiliate.FeedItem) ([]affiliate.Alert, error)
+	LastBroadcast(ctx context.Context, sellerID int64) (time.Time, error)
+	BeginBroadcast(ctx context.Context, sellerID int64, at time.Time) (uint64, error)
 }
 
 // Open opens a new, empty store for one test, whose clock is now, and closes it when the test ends
@@ -166,6 +177,9 @@ var suite = []struct {
 	{"OutboxAcrossReopen", testOutboxAcrossReopen},
 	{"DigestSchedule", testDigestSchedule},
 	{"AffiliateDigest", testAffiliateDigest},
+	{"Alerts", testAlerts},
+	{"FeedItems", testFeedItems},
+	{"Broadcasts", testBroadcasts},
 	{"Cancelled", testCancelled},
 	{"BackupDoesNotBlockWriters", testBackupDoesNotBlockWriters},
 }
