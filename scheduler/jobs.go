@@ -17,7 +17,27 @@ const (
 	JobPruneVisitors  = "prune_visitors"
 	JobPruneClicks    = "prune_clicks"
 	JobRemindRateCuts = "remind_rate_cuts"
+	JobPruneOutbox    = "prune_outbox"
 )
+
+// OutboxRetention is how long finished outbox messages (sent, failed, dropped) are kept: long enough to
+// look into a complaint about a message, not forever.
+const OutboxRetention = 30 * 24 * time.Hour
+
+// OutboxPruner deletes finished outbox messages.
+type OutboxPruner interface {
+	PruneOutbox(ctx context.Context, before time.Time) (int, error)
+}
+
+// PruneOutbox is the job that deletes outbox messages finished more than OutboxRetention ago (the store
+// keeps every idempotency key of the last two days whatever it is asked).
+func PruneOutbox(st OutboxPruner, now func() time.Time) Job {
+	return func(ctx context.Context) error {
+		n, err := st.PruneOutbox(ctx, now().Add(-OutboxRetention))
+		zerolog.Ctx(ctx).Info().Int("pruned", n).Msg("finished outbox messages pruned")
+		return err
+	}
+}
 
 // ClickRetentionMargin is kept beyond the attribution window before raw clicks are pruned, so that an
 // order reported a little late, or while the clock of a shop is off, still finds its click.
@@ -51,6 +71,8 @@ type Jobs struct {
 	Clicks    ClickPruner
 	Reminders ReminderStore
 	Notifier  Notifier
+	// Outbox is pruned daily of old finished messages (prune_outbox); nil leaves the job out.
+	Outbox OutboxPruner
 	// Digests is the daily digest job; nil leaves it out.
 	Digests *Digests
 	// AttributionWindow is KERANJANG_ATTRIBUTION_WINDOW: raw clicks are kept this long plus
@@ -72,6 +94,7 @@ type Jobs struct {
 //	prune_visitors    every hour      visitor marks older than affiliate.UniqueWindow
 //	prune_clicks      daily at 03:30  raw clicks older than the attribution window + ClickRetentionMargin
 //	remind_rate_cuts  every hour      reminders that a kept rate drops within affiliate.ReminderLead
+//	prune_outbox      daily at 03:45  outbox messages finished more than OutboxRetention ago
 //	digest            every minute    the daily digests that are due (see Digests)
 //	fan_out_alerts    every minute    pending policy alerts queued for their audience (and on Trigger)
 //	policy_feeds      every 15 min    new items of the policy feeds become alerts
@@ -83,6 +106,9 @@ func (s *Scheduler) AddJobs(j Jobs) error {
 		s.Add(JobPruneVisitors, "@every 1h", time.Minute, PruneVisitors(j.Visitors, j.Now)),
 		s.Add(JobPruneClicks, "30 3 * * *", 10*time.Minute, PruneClicks(j.Clicks, j.AttributionWindow, j.Now)),
 		s.Add(JobRemindRateCuts, "@every 1h", 5*time.Minute, RemindRateCuts(j.Reminders, j.Notifier, j.Now)),
+	}
+	if j.Outbox != nil {
+		errs = append(errs, s.Add(JobPruneOutbox, "45 3 * * *", 10*time.Minute, PruneOutbox(j.Outbox, j.Now)))
 	}
 	if j.Digests != nil {
 		errs = append(errs, s.Add(JobDigest, "* * * * *", 10*time.Minute, j.Digests.Job()))

@@ -59,6 +59,10 @@ func (p *pruned) PruneVisitors(_ context.Context, before time.Time) (int, error)
 	return 0, nil
 }
 
+func (p *pruned) PruneOutbox(ctx context.Context, before time.Time) (int, error) {
+	return p.PruneVisitors(ctx, before)
+}
+
 func (p *pruned) PruneClicks(ctx context.Context, before time.Time) (int, error) {
 	return p.PruneVisitors(ctx, before)
 }
@@ -161,9 +165,9 @@ func TestRemindRateCuts(t *testing.T) {
 
 func TestPruneJobs(t *testing.T) {
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	visitors, clicks := &pruned{}, &pruned{}
+	visitors, clicks, outbox := &pruned{}, &pruned{}, &pruned{}
 	s := New(time.UTC, zerolog.Nop(), nil)
-	if err := s.AddJobs(Jobs{Visitors: visitors, Clicks: clicks, Reminders: nil, Notifier: nil,
+	if err := s.AddJobs(Jobs{Visitors: visitors, Clicks: clicks, Outbox: outbox, Reminders: nil, Notifier: nil,
 		AttributionWindow: 7 * 24 * time.Hour, Now: func() time.Time { return now }}); err != nil {
 		t.Fatal(err)
 	}
@@ -172,6 +176,12 @@ func TestPruneJobs(t *testing.T) {
 	}
 	if err := s.RunNow(t.Context(), JobPruneClicks); err != nil {
 		t.Fatal(err)
+	}
+	if err := s.RunNow(t.Context(), JobPruneOutbox); err != nil {
+		t.Fatal(err)
+	}
+	if want := now.Add(-OutboxRetention); !outbox.before.Equal(want) {
+		t.Errorf("outbox pruned before %v, want %v", outbox.before, want)
 	}
 	if want := now.Add(-affiliate.UniqueWindow); !visitors.before.Equal(want) {
 		t.Errorf("visitors pruned before %v, want %v", visitors.before, want)

@@ -260,29 +260,37 @@ func (s *Store) SetReachable(ctx context.Context, userID int64, reachable bool) 
 		if reachable {
 			return nil
 		}
+		dropped, err = dropQueued(tx, userID, "user unreachable", s.now().UTC())
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("set reachable: %w", err)
+	}
+	return dropped, nil
+}
+
+// dropQueued marks every queued message of a user dropped, with why, and returns how many.
+func dropQueued(tx *bolt.Tx, userID int64, why string, now time.Time) (int, error) {
+	dropped := 0
+	{
 		prefix := idKey(userID)
 		var ids []uint64
 		c := tx.Bucket(bOutboxUser).Cursor()
 		for k, _ := c.Seek(prefix); hasPrefix(k, prefix); k, _ = c.Next() {
 			ids = append(ids, binary.BigEndian.Uint64(k[8:]))
 		}
-		now := s.now().UTC()
 		for _, id := range ids {
 			m, err := getMessage(tx, id)
 			if err != nil {
-				return err
+				return dropped, err
 			}
 			old := m
-			m.Status, m.LastError = affiliate.OutboxDropped, "user unreachable"
+			m.Status, m.LastError = affiliate.OutboxDropped, why
 			if err := putMessage(tx, &old, m, now); err != nil {
-				return err
+				return dropped, err
 			}
 			dropped++
 		}
-		return nil
-	})
-	if err != nil {
-		return 0, fmt.Errorf("set reachable: %w", err)
 	}
 	return dropped, nil
 }

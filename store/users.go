@@ -100,6 +100,10 @@ func (s *Store) DeleteUserData(ctx context.Context, id int64) error {
 		if err := deleteSeller(tx, id); err != nil {
 			return err
 		}
+		// Queued messages carry the user's name or figures in their text: they go with the data.
+		if _, err := dropQueued(tx, id, "user erased their data", s.now().UTC()); err != nil {
+			return err
+		}
 		var app affiliate.Application
 		found, err := getJSON(tx.Bucket(bApps), k, &app)
 		if err != nil {

@@ -148,7 +148,7 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger, opt Options) (_ 
 	}
 
 	if err := a.sched.AddJobs(scheduler.Jobs{
-		Visitors: a.store, Clicks: a.store, Reminders: a.store, Notifier: notifier, Digests: digests,
+		Visitors: a.store, Clicks: a.store, Reminders: a.store, Notifier: notifier, Digests: digests, Outbox: a.store,
 		AttributionWindow: cfg.AttributionWindow, Now: opt.Now,
 		Alerts: a.store, Queue: queue, Feeds: cfg.PolicyFeeds, FeedStore: a.store, FeedClient: opt.FeedClient,
 	}); err != nil {

@@ -291,3 +291,19 @@ func testOutboxAcrossReopen(t *testing.T, open Open) {
 		t.Fatalf("ids not increasing across reopen: %+v", left)
 	}
 }
+
+func testOutboxErasure(t *testing.T, open Open) {
+	f := newFixture(t, open)
+	f.user(t, 20, "Ani")
+	f.user(t, 21, "Budi")
+	enqueue(t, f, msg("a1", 20), msg("a2", 20), msg("b1", 21))
+	if err := f.s.DeleteUserData(t.Context(), 20); err != nil {
+		t.Fatal(err)
+	}
+	if ms := due(t, f); len(ms) != 1 || ms[0].Key != "b1" {
+		t.Fatalf("an erased user's messages are still due: %+v", ms)
+	}
+	if st := outboxStats(t, f); st != (affiliate.OutboxStats{Queued: 1, Dropped: 2}) {
+		t.Fatalf("stats %+v", st)
+	}
+}

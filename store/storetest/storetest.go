@@ -171,6 +171,7 @@ var suite = []struct {
 	{"OutboxEnqueueOnce", testOutboxEnqueueOnce},
 	{"OutboxLifecycle", testOutboxLifecycle},
 	{"OutboxReachable", testOutboxReachable},
+	{"OutboxErasure", testOutboxErasure},
 	{"OutboxMigrateChat", testOutboxMigrateChat},
 	{"OutboxAlertCounts", testOutboxAlertCounts},
 	{"OutboxPrune", testOutboxPrune},
