@@ -47,7 +47,8 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	sb, err := newSandbox(ctx, dir, log, map[string]string{
 		"KERANJANG_ADMIN_IDS":       fmt.Sprint(adminID),
 		"KERANJANG_TRUSTED_PROXIES": "127.0.0.0/8",
-	}, Options{RateBurst: 50, NoGroupCommit: *noGroupCommit}) // scripted people type faster than the inbound limit allows humans
+	}, Options{RateBurst: 50, NoGroupCommit: *noGroupCommit, // scripted people type faster than the inbound limit allows humans
+		ProgressEvery: 100 * time.Millisecond}) // the admin's alert progress message need not keep the demo waiting
 	if err != nil {
 		return err
 	}
@@ -91,7 +92,8 @@ type demoScript struct {
 	err    error             // the first step that failed; the steps after it do nothing
 
 	mu      sync.Mutex
-	pending []tgfake.Call
+	pending []tgfake.Call // recorded, not printed yet
+	seen    []tgfake.Call // every call recorded, printed or not
 }
 
 // record keeps the bot's outgoing messages for the transcript.
@@ -101,6 +103,7 @@ func (d *demoScript) record(c tgfake.Call) {
 		if c.Status == http.StatusOK {
 			d.mu.Lock()
 			d.pending = append(d.pending, c)
+			d.seen = append(d.seen, c)
 			d.mu.Unlock()
 		}
 	}
@@ -186,6 +189,23 @@ func (d *demoScript) awaitMessage(chatID int64) {
 			}
 		}
 		return false
+	})
+	if d.err == nil {
+		d.print()
+	}
+}
+
+// awaitCalls waits until the bot's calls recorded so far, printed or not, satisfy cond, and prints what
+// is pending. It is for messages that work in the background sends, such as a policy alert's fan-out
+// and the admin's report: the fake runs the record hook before it answers a call.
+func (d *demoScript) awaitCalls(what string, cond func([]tgfake.Call) bool) {
+	if d.err != nil {
+		return
+	}
+	d.err = waitUntil(what, func() bool {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		return cond(d.seen)
 	})
 	if d.err == nil {
 		d.print()
@@ -388,6 +408,9 @@ func (d *demoScript) run(ctx context.Context, adminID int64) error {
 	}
 
 	if err := d.orders(ctx, seller, aff1, aff2); err != nil {
+		return err
+	}
+	if err := d.digestAndPolicy(admin, seller, aff1, aff2); err != nil {
 		return err
 	}
 

@@ -118,3 +118,46 @@ func (d *demoScript) sendDocument(u tgfake.User, name, mimeType, content string)
 	d.pushed++
 	d.err = d.flush()
 }
+
+// digestAndPolicy is the demo's end: the admin sends today's digests now, and then a policy-change alert
+// to every user, whose progress message turns into the final report.
+func (d *demoScript) digestAndPolicy(admin, seller, aff1, aff2 tgfake.User) error {
+	d.heading("The admin sends today's digests now")
+	d.note("each user's digest normally comes at their own time (/digest HH:MM); users without activity get none")
+	d.say(admin, "/digestnow") // the digests go through the outbox, which flush waits to empty
+	if d.err != nil {
+		return d.err
+	}
+
+	d.heading("A policy change reaches everyone")
+	const title = "Biaya layanan penjual naik menjadi 2%"
+	d.say(admin, "/policy "+title+"\n"+
+		"Mulai 1 Agustus, biaya layanan Keranjang untuk penjual naik dari 1,5% menjadi 2% dari nilai pesanan yang selesai. "+
+		"Komisi afiliasi tidak berubah, dan pesanan yang dibuat sebelum tanggal itu tetap memakai tarif lama.")
+	d.note("a button sends it; the preview turns into progress, and into the final report when nothing is queued any more")
+	d.press(admin, "Semua pengguna")
+	// The fan-out runs as a scheduler job, after the press's update is handled: wait for its messages.
+	everyone := []tgfake.User{admin, seller, aff1, aff2}
+	d.awaitCalls("the policy alert to reach everyone", func(calls []tgfake.Call) bool {
+		for _, u := range everyone {
+			if !hasCall(calls, "sendMessage", u.ID, title) {
+				return false
+			}
+		}
+		return true
+	})
+	d.awaitCalls("the admin's final report", func(calls []tgfake.Call) bool {
+		return hasCall(calls, "editMessageText", admin.ID, "selesai")
+	})
+	return d.err
+}
+
+// hasCall reports whether calls has a successful call of method to chatID whose text contains text.
+func hasCall(calls []tgfake.Call, method string, chatID int64, text string) bool {
+	for _, c := range calls {
+		if c.Method == method && c.ChatID() == chatID && strings.Contains(c.Params["text"], text) {
+			return true
+		}
+	}
+	return false
+}

@@ -64,6 +64,13 @@ func TestDemo(t *testing.T) {
 		{"earnings after", "👤 Wati: /earnings"},
 		{"earnings after: the numbers moved", "Klik: 4 (unik 3)\n      Pesanan: 2 · GMV: Rp700.000 (refund Rp100.000)\n      Komisi estimasi: Rp43.750\n      Komisi cair: Rp43.750\n      Komisi ditarik: Rp12.500"},
 		{"chart", "🤖 → Wati: [photo] 📈 30 hari terakhir: 4 klik, komisi Rp75.000"},
+		{"digests now", "👤 Sari: /digestnow"},
+		{"policy draft", "👤 Sari: /policy Biaya layanan penjual naik menjadi 2%"},
+		{"policy preview", "🤖 → Sari: 📢 Pratinjau info kebijakan"},
+		{"policy audiences", "[Semua pengguna] [Afiliasi] [Penjual] / [Batal]"},
+		{"policy sent to all", "👤 Sari presses [Semua pengguna]"},
+		{"policy progress", "🤖 ✎ Sari: ⏳ Info kebijakan #1 sedang dikirim…"},
+		{"policy final report", "🤖 ✎ Sari: ✅ Info kebijakan #1 selesai.\n      Antre: 0\n      Terkirim: 4\n      Tidak terjangkau (memblokir bot): 0\n      Gagal: 0\n      Dilewati (info mati): 0"},
 		{"end", "Bot API calls, none rejected."},
 	}
 	at := 0
@@ -90,6 +97,39 @@ func TestDemo(t *testing.T) {
 		} {
 			if !strings.Contains(transcript[i:j], notice) {
 				t.Errorf("the import's notice %q is missing", notice)
+			}
+		}
+	}
+	// The digests and the alert go to several chats through the outbox, in an order that may vary (the
+	// admin's direct reply may come before or after them).
+	sections := []struct {
+		from, to string
+		want     []string
+	}{
+		{"👤 Sari: /digestnow", "━━ A policy change reaches everyone", []string{
+			"🤖 → Sari: 📨 Ringkasan diantrekan untuk 2 pengguna (2 tanpa aktivitas dilewati, 0 gagal).",
+			"🤖 → Wati: 📊 Ringkasan hari ini",
+			"👆 Klik: 4 (unik 3)\n      🛒 Pesanan: 2 · konversi 50%",
+			"🤖 → Joko: 📊 Today so far",
+			"👆 Clicks: 1 (unique 1)\n      🛒 Orders: 1 · conversion 100%",
+		}},
+		{"👤 Sari presses [Semua pengguna]", "✅ Info kebijakan #1 selesai.", []string{
+			"🤖 → Sari: 📢 Biaya layanan penjual naik menjadi 2%",
+			"🤖 → Budi: 📢 Biaya layanan penjual naik menjadi 2%",
+			"🤖 → Wati: 📢 Biaya layanan penjual naik menjadi 2%",
+			"🤖 → Joko: 📢 Biaya layanan penjual naik menjadi 2%",
+			"Turn these alerts off: /alerts off",
+		}},
+	}
+	for _, s := range sections {
+		i, j := strings.Index(transcript, s.from), strings.Index(transcript, s.to)
+		if i < 0 || j < i {
+			t.Errorf("the section from %q to %q is missing or out of place", s.from, s.to)
+			continue
+		}
+		for _, want := range s.want {
+			if !strings.Contains(transcript[i:j], want) {
+				t.Errorf("%q is missing between %q and %q", want, s.from, s.to)
 			}
 		}
 	}
