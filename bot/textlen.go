@@ -19,6 +19,10 @@ func TextLen(html string) int {
 }
 
 // plainText is html with its tags removed and its entities decoded.
+// PlainText is an HTML message text as the user reads it: tags dropped, entities decoded. Toasts (button
+// answers) are plain text, so a catalogue message meant for a chat is turned into one with it.
+func PlainText(html string) string { return plainText(html) }
+
 func plainText(s string) string {
 	var out strings.Builder
 	out.Grow(len(s))

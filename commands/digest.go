@@ -64,7 +64,7 @@ func (h *Handler) setDigest(ctx context.Context, c *Call, minute int, fromButton
 		text = c.T("digest_set", i18n.Clock(minute), bot.Escape(zoneLabel(u.TimeZone)))
 	}
 	if fromButton {
-		_ = c.Toast(ctx, text, false)
+		_ = c.Toast(ctx, bot.PlainText(text), false)
 		return h.refreshSettings(ctx, c)
 	}
 	return c.Reply(ctx, text)
