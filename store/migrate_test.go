@@ -286,15 +286,23 @@ func TestMigrateOrderBucketsInterrupted(t *testing.T) {
 	defer func(old int) { migrateChunk = old }(migrateChunk)
 	migrateChunk = 20
 	path, want := schemaCopy(t, 2)
+	runChunks(t, path, 3, migrateOrderBuckets)
+	checkSchema1Data(t, path, want)
+}
+
+// runChunks runs n chunks of one migration step on the file at path, each in its own transaction, as a
+// migration that a crash interrupted leaves the file; every chunk must leave work for the next.
+func runChunks(t *testing.T, path string, n int, step func(*bolt.Tx, []byte) ([]byte, error)) {
+	t.Helper()
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var pos []byte
-	for range 3 {
+	for range n {
 		err := db.Update(func(tx *bolt.Tx) error {
 			var err error
-			pos, err = migrateOrderBuckets(tx, pos)
+			pos, err = step(tx, pos)
 			return err
 		})
 		if err != nil || pos == nil {
@@ -304,7 +312,6 @@ func TestMigrateOrderBucketsInterrupted(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	checkSchema1Data(t, path, want)
 }
 
 // TestMigrateSchema1Interrupted stops migration 2 after its first chunks, as a crash would, and opens
@@ -313,24 +320,7 @@ func TestMigrateSchema1Interrupted(t *testing.T) {
 	defer func(old int) { migrateChunk = old }(migrateChunk)
 	migrateChunk = 50
 	path, want := schema1Copy(t)
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var pos []byte
-	for range 3 {
-		err := db.Update(func(tx *bolt.Tx) error {
-			var err error
-			pos, err = migrateCountRecords(tx, pos)
-			return err
-		})
-		if err != nil || pos == nil {
-			t.Fatalf("chunk: next %x, %v", pos, err)
-		}
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
+	runChunks(t, path, 3, migrateCountRecords)
 	checkSchema1Data(t, path, want)
 }
 
