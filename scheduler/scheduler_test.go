@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/keranjang/keranjang/internal/syncbuf"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/rs/zerolog"
@@ -123,7 +123,7 @@ func TestLastSuccessTimestamp(t *testing.T) {
 // TestLogLinesNameTheJob checks that the wrapper's and cron's own log lines carry the job field, and that
 // durations say their unit.
 func TestLogLinesNameTheJob(t *testing.T) {
-	var buf syncBuffer
+	var buf syncbuf.Buffer
 	s := New(time.UTC, zerolog.New(&buf).Level(zerolog.DebugLevel), nil)
 	var ran atomic.Int32
 	if err := s.Add("tick", "@every 1s", time.Second, func(context.Context) error { ran.Add(1); return nil }); err != nil {
@@ -155,21 +155,4 @@ func TestLogLinesNameTheJob(t *testing.T) {
 	if cronLines == 0 || jobLines == 0 {
 		t.Fatalf("no cron or job lines:\n%s", buf.String())
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

@@ -164,47 +164,10 @@ func buildReportFixture() (*Store, error) {
 	}
 	created := reportEnd.AddDate(0, 0, -60)
 	codes := make([]string, reportAffiliates)
-	// Users, products, links and indexes in one transaction.
-	err = s.db.Update(func(tx *bolt.Tx) error {
-		seller := affiliate.User{ID: reportSeller, FirstName: "Seller", Seller: true, ShopName: "Toko", Lang: affiliate.LangID, CreatedAt: created}
-		if err := writeUser(tx, seller); err != nil {
-			return err
-		}
-		products := tx.Bucket(bProducts)
-		for i := range reportProducts {
-			id, _ := products.NextSequence()
-			p := affiliate.Product{ID: id, SellerID: reportSeller, Name: fmt.Sprintf("Produk %d", i), Price: 100000, Rate: 1000, URL: "https://shop.example.com/p", Status: affiliate.ProductActive, CreatedAt: created}
-			if err := putJSON(products, u64(id), p); err != nil {
-				return err
-			}
-			if err := tx.Bucket(bSellerProducts).Put(key2(reportSeller, id), nil); err != nil {
-				return err
-			}
-		}
-		users, links := tx.Bucket(bUsers), tx.Bucket(bLinks)
-		users.FillPercent, links.FillPercent = 1, 0.9
-		for i := range reportAffiliates {
-			affID := int64(1000 + i)
-			productID := uint64(i%reportProducts + 1)
-			code := fmt.Sprintf("L%07d", i)
-			codes[i] = code
-			u := affiliate.User{ID: affID, FirstName: "Affiliate " + strconv.Itoa(i), Lang: affiliate.LangID, CreatedAt: created}
-			if err := putJSON(users, idKey(affID), u); err != nil {
-				return err
-			}
-			l := affiliate.Link{Code: code, AffiliateID: affID, ProductID: productID, SellerID: reportSeller, CreatedAt: created}
-			if err := putJSON(links, []byte(code), l); err != nil {
-				return err
-			}
-			if err := tx.Bucket(bAffLinks).Put(key2(uint64(affID), productID), []byte(code)); err != nil {
-				return err
-			}
-			if err := tx.Bucket(bProductLinks).Put(append(u64(productID), code...), nil); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	for i := range codes {
+		codes[i] = reportCode(i)
+	}
+	err = s.db.Update(func(tx *bolt.Tx) error { return writeReportCatalogue(tx, reportAffiliates, created) })
 	if err != nil {
 		return nil, err
 	}
@@ -259,4 +222,50 @@ func BenchmarkAffiliateReport30d10k(b *testing.B) {
 			b.Fatalf("%d rows, first %+v", len(rows), rows[0])
 		}
 	}
+}
+
+// The report fixtures' affiliates: affiliate i has id 1000+i and link L<i, 7 digits> on product
+// i%reportProducts+1 of reportSeller.
+func reportCode(i int) string      { return fmt.Sprintf("L%07d", i) }
+func reportAffiliate(i int) int64  { return int64(1000 + i) }
+func reportProductOf(i int) uint64 { return uint64(i%reportProducts + 1) }
+
+// writeReportCatalogue writes the report fixtures' seller, reportProducts products, and affiliates users
+// with one link each, with every index, in tx: the same catalogue under the click and the order fixtures.
+func writeReportCatalogue(tx *bolt.Tx, affiliates int, created time.Time) error {
+	seller := affiliate.User{ID: reportSeller, FirstName: "Seller", Seller: true, ShopName: "Toko", Lang: affiliate.LangID, CreatedAt: created}
+	if err := writeUser(tx, seller); err != nil {
+		return err
+	}
+	products := tx.Bucket(bProducts)
+	for i := range reportProducts {
+		id, _ := products.NextSequence()
+		p := affiliate.Product{ID: id, SellerID: reportSeller, Name: fmt.Sprintf("Produk %d", i), Price: 100000, Rate: 1000, URL: "https://shop.example.com/p", Status: affiliate.ProductActive, CreatedAt: created}
+		if err := putJSON(products, u64(id), p); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bSellerProducts).Put(key2(reportSeller, id), nil); err != nil {
+			return err
+		}
+	}
+	users, links := tx.Bucket(bUsers), tx.Bucket(bLinks)
+	users.FillPercent, links.FillPercent = 1, 1 // appended in key order
+	for i := range affiliates {
+		affID, productID, code := reportAffiliate(i), reportProductOf(i), reportCode(i)
+		u := affiliate.User{ID: affID, FirstName: "Affiliate " + strconv.Itoa(i), Lang: affiliate.LangID, CreatedAt: created}
+		if err := putJSON(users, idKey(affID), u); err != nil {
+			return err
+		}
+		l := affiliate.Link{Code: code, AffiliateID: affID, ProductID: productID, SellerID: reportSeller, CreatedAt: created}
+		if err := putJSON(links, []byte(code), l); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bAffLinks).Put(key2(uint64(affID), productID), []byte(code)); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bProductLinks).Put(append(u64(productID), code...), nil); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -118,47 +118,9 @@ func buildOrderFixture(path string, n, affiliates int) error {
 	created := reportEnd.AddDate(0, 0, -60)
 	first := hourOf(reportEnd.AddDate(0, 0, -reportDays))
 	activeHours := [3]uint32{3, 11, 14}
-	code := func(i int) string { return fmt.Sprintf("L%07d", i) }
-	affID := func(i int) int64 { return int64(1000 + i) }
-	productOf := func(i int) uint64 { return uint64(i%reportProducts + 1) }
+	code, affID, productOf := reportCode, reportAffiliate, reportProductOf
 
-	// Users, products and links.
-	err = s.db.Update(func(tx *bolt.Tx) error {
-		seller := affiliate.User{ID: reportSeller, FirstName: "Seller", Seller: true, ShopName: "Toko", Lang: affiliate.LangID, CreatedAt: created}
-		if err := writeUser(tx, seller); err != nil {
-			return err
-		}
-		products := tx.Bucket(bProducts)
-		for i := range reportProducts {
-			id, _ := products.NextSequence()
-			p := affiliate.Product{ID: id, SellerID: reportSeller, Name: fmt.Sprintf("Produk %d", i), Price: 100000, Rate: 1000, URL: "https://shop.example.com/p", Status: affiliate.ProductActive, CreatedAt: created}
-			if err := putJSON(products, u64(id), p); err != nil {
-				return err
-			}
-			if err := tx.Bucket(bSellerProducts).Put(key2(reportSeller, id), nil); err != nil {
-				return err
-			}
-		}
-		users, links := tx.Bucket(bUsers), tx.Bucket(bLinks)
-		users.FillPercent, links.FillPercent = 1, 1
-		for i := range affiliates {
-			u := affiliate.User{ID: affID(i), FirstName: "Affiliate " + strconv.Itoa(i), Lang: affiliate.LangID, CreatedAt: created}
-			if err := putJSON(users, idKey(affID(i)), u); err != nil {
-				return err
-			}
-			l := affiliate.Link{Code: code(i), AffiliateID: affID(i), ProductID: productOf(i), SellerID: reportSeller, CreatedAt: created}
-			if err := putJSON(links, []byte(code(i)), l); err != nil {
-				return err
-			}
-			if err := tx.Bucket(bAffLinks).Put(key2(uint64(affID(i)), productOf(i)), []byte(code(i))); err != nil {
-				return err
-			}
-			if err := tx.Bucket(bProductLinks).Put(append(u64(productOf(i)), code(i)...), nil); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err = s.db.Update(func(tx *bolt.Tx) error { return writeReportCatalogue(tx, affiliates, created) })
 	if err != nil {
 		return err
 	}

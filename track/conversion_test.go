@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/keranjang/keranjang/affiliate"
+	"github.com/keranjang/keranjang/internal/syncbuf"
 )
 
 // noticeLog is an OrderNotifier that records what it was asked to send.
@@ -122,7 +123,7 @@ func waitNotices(t testing.TB, n *noticeLog, want int) []sentNotice {
 // follow, each told.
 func TestConversionRecordsAndNotifies(t *testing.T) {
 	notices := &noticeLog{}
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	f := newFixture(t, func(c *Config) {
 		c.Notifier = notices
 		c.Logger = zerolog.New(&logs).Level(zerolog.DebugLevel)

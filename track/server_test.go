@@ -22,6 +22,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/keranjang/keranjang/affiliate"
+	"github.com/keranjang/keranjang/internal/syncbuf"
 	"github.com/keranjang/keranjang/store"
 )
 
@@ -712,7 +713,7 @@ func TestMetrics(t *testing.T) {
 // access log line and the request's context logger carry the same id, and that a redirect's access line
 // still names one; a sane id from a proxy is kept.
 func TestRequestID(t *testing.T) {
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	f := newFixture(t, func(c *Config) { c.Logger = zerolog.New(&logs).Level(zerolog.DebugLevel) })
 	resp, _ := f.do(t, req{path: "/r/" + f.linkAX.Code, ua: browserUA})
 	if id := resp.Header.Get("X-Request-Id"); id != "" {
@@ -749,7 +750,7 @@ func TestRequestID(t *testing.T) {
 // TestRequestLoggerInContext checks that API handlers find the request's logger, with its id, in the
 // request's context.
 func TestRequestLoggerInContext(t *testing.T) {
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	s := &Server{log: zerolog.New(&logs)}
 	h := s.requestID(withRequestLogger(s.log, func(w http.ResponseWriter, r *http.Request) {
 		zerolog.Ctx(r.Context()).Info().Msg("inside")
@@ -760,24 +761,6 @@ func TestRequestLoggerInContext(t *testing.T) {
 	if id == "" || !strings.Contains(logs.String(), `"request_id":"`+id+`"`) {
 		t.Fatalf("context logger lacks the request id %q: %s", id, logs.String())
 	}
-}
-
-// syncBuffer is a strings.Builder safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 func TestBufferFullDrops(t *testing.T) {

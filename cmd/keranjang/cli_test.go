@@ -9,33 +9,15 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/keranjang/keranjang/internal/syncbuf"
 	"github.com/keranjang/keranjang/internal/tgfake"
 	"github.com/keranjang/keranjang/store"
 )
-
-// lockedBuffer collects output written from several goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
 
 // serveEnv is the environment of an in-process keranjang serve against fake on a database in dir.
 func serveEnv(fake *tgfake.Server, db string, extra map[string]string) map[string]string {
@@ -124,7 +106,7 @@ func TestServeTruncatedDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, args := range [][]string{{"serve"}, {"serve", "--db", db}} {
-		var out lockedBuffer
+		var out syncbuf.Buffer
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		code := Main(ctx, args, envMap(serveEnv(fake, db, nil)), &out, &out)
 		cancel()
@@ -144,7 +126,7 @@ func TestServeTokenRefused(t *testing.T) {
 	fake := tgfake.New()
 	defer fake.Close()
 	env := serveEnv(fake, filepath.Join(t.TempDir(), "k.db"), map[string]string{"KERANJANG_BOT_TOKEN": "12345:wrongToken"})
-	var out lockedBuffer
+	var out syncbuf.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	code := Main(ctx, nil, envMap(env), &out, &out)
@@ -163,7 +145,7 @@ func TestServeStartupWarningsAndSummary(t *testing.T) {
 	env := serveEnv(fake, filepath.Join(t.TempDir(), "k.db"), map[string]string{
 		"KERANJANG_ADMIN_TOKEN": adminToken, "KERANJANG_TIMEZONE": "WITA",
 	})
-	var out lockedBuffer
+	var out syncbuf.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int)
 	go func() { done <- Main(ctx, []string{"serve"}, envMap(env), io.Discard, &out) }()

@@ -27,10 +27,7 @@ func TestKillNineKeepsAcknowledgedOrders(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "keranjang")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildBinary(t)
 	dbPath := filepath.Join(dir, "k.db")
 	code := seedLink(t, dbPath) // seller 10, product at 10%, affiliate 20
 	st, err := store.Open(dbPath, store.Options{})

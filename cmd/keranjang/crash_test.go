@@ -26,10 +26,7 @@ func TestKillNineLosesAtMostOneFlush(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "keranjang")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildBinary(t)
 	dbPath := filepath.Join(dir, "k.db")
 	code := seedLink(t, dbPath)
 
@@ -131,6 +128,17 @@ func TestKillNineLosesAtMostOneFlush(t *testing.T) {
 }
 
 // seedLink creates a seller, a product and an affiliate link directly in the store.
+// buildBinary builds the keranjang binary into the test's temporary directory, for the tests that run
+// it as a process and kill it.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "keranjang")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
 func seedLink(t *testing.T, path string) string {
 	t.Helper()
 	st, err := store.Open(path, store.Options{})
