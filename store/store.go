@@ -16,6 +16,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/keranjang/keranjang/affiliate"
+	"github.com/keranjang/keranjang/store/contract"
 )
 
 // Bucket and key layout. All integers are big-endian and fixed-width so that cursor order is numeric
@@ -475,3 +476,5 @@ func (s *Store) update(ctx context.Context, fn func(*bolt.Tx) error) error {
 	}
 	return s.db.Update(fn)
 }
+
+var _ contract.Store = (*Store)(nil)

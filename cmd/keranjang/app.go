@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,6 +19,8 @@ import (
 	"github.com/keranjang/keranjang/i18n"
 	"github.com/keranjang/keranjang/scheduler"
 	"github.com/keranjang/keranjang/store"
+	"github.com/keranjang/keranjang/store/contract"
+	"github.com/keranjang/keranjang/store/postgres"
 	"github.com/keranjang/keranjang/track"
 )
 
@@ -49,7 +52,7 @@ type Options struct {
 type App struct {
 	cfg   Config
 	log   zerolog.Logger
-	store *store.Store
+	store contract.Store
 	bot   *bot.Bot
 	out   *bot.Outbox
 	cmds  *commands.Handler
@@ -76,14 +79,10 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger, opt Options) (_ 
 		}
 	}()
 
-	if fi, err := os.Stat(cfg.DB); err == nil && fi.Mode().IsRegular() && fi.Size() == 0 {
-		log.Warn().Str("variable", "KERANJANG_DB").Str("db", cfg.DB).
-			Msg("KERANJANG_DB is an empty file: a new, empty database is created in it")
-	}
-	a.store, err = store.Open(cfg.DB, store.Options{Now: opt.Now, ShopHosts: cfg.ShopHosts, AttributionWindow: cfg.AttributionWindow,
-		NoGroupCommit: opt.NoGroupCommit})
+	a.store, err = openStore(ctx, cfg, log, store.Options{Now: opt.Now, ShopHosts: cfg.ShopHosts,
+		AttributionWindow: cfg.AttributionWindow, NoGroupCommit: opt.NoGroupCommit})
 	if err != nil {
-		return nil, dbError(cfg.name("KERANJANG_DB"), err)
+		return nil, err
 	}
 
 	a.bot, err = bot.New(bot.Config{
@@ -161,7 +160,7 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger, opt Options) (_ 
 }
 
 // commandDeps wires the one store and the one bot into every concern of the commands.
-func commandDeps(st *store.Store, b *bot.Bot, n commands.Notifier) commands.Deps {
+func commandDeps(st contract.Store, b *bot.Bot, n commands.Notifier) commands.Deps {
 	return commands.Deps{
 		Accounts: st, Flows: st, Applications: st, Catalogue: st, Links: st, Reports: st, Keys: st, Feedback: st,
 		Orders: st, Earnings: st, Messenger: b, Files: b, Downloads: b, Menus: b, Profile: b, Errors: b, Notifier: n,
@@ -172,7 +171,7 @@ func commandDeps(st *store.Store, b *bot.Bot, n commands.Notifier) commands.Deps
 // alertService is the admin alerts API: alerts sent through the scheduler's fan-out, read from the store.
 type alertService struct {
 	*scheduler.AlertSender
-	*store.Store
+	contract.Store
 }
 
 // HTTPAddr is the address the HTTP server listens on.
@@ -184,6 +183,37 @@ func (a *App) MetricsAddr() string {
 		return ""
 	}
 	return a.mets.Addr()
+}
+
+// openStore opens the database KERANJANG_DB names: PostgreSQL for a postgres:// URL, otherwise a bbolt
+// file.
+func openStore(ctx context.Context, cfg Config, log zerolog.Logger, opt store.Options) (contract.Store, error) {
+	if isPostgresURL(cfg.DB) {
+		opt.Timeout = pgStatementTimeout
+		st, err := postgres.Open(ctx, cfg.DB, opt)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", cfg.name("KERANJANG_DB"), err)
+		}
+		return st, nil
+	}
+	if fi, err := os.Stat(cfg.DB); err == nil && fi.Mode().IsRegular() && fi.Size() == 0 {
+		log.Warn().Str("variable", "KERANJANG_DB").Str("db", cfg.DB).
+			Msg("KERANJANG_DB is an empty file: a new, empty database is created in it")
+	}
+	st, err := store.Open(cfg.DB, opt)
+	if err != nil {
+		return nil, dbError(cfg.name("KERANJANG_DB"), err)
+	}
+	return st, nil
+}
+
+// pgStatementTimeout bounds each store method's statements on PostgreSQL, so that a database that stops
+// answering fails a request instead of holding it.
+const pgStatementTimeout = 15 * time.Second
+
+// isPostgresURL reports whether KERANJANG_DB names a PostgreSQL database rather than a bbolt file.
+func isPostgresURL(db string) bool {
+	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
 }
 
 // dbError says what to do about a database that would not open; name is how to call KERANJANG_DB.
