@@ -64,3 +64,14 @@ func (s *Store) ProductLinks(ctx context.Context, productID uint64) ([]affiliate
 func (s *Store) Target(ctx context.Context, code string) (affiliate.Target, error) {
 	return affiliate.Target{}, errNotImplemented
 }
+
+// getLink reads the link with code in q (a transaction of another method, or the pool);
+// affiliate.ErrLinkNotFound when there is none. (Used by orders.)
+func getLink(ctx context.Context, q querier, code string) (affiliate.Link, error) {
+	return affiliate.Link{}, errNotImplemented
+}
+
+// getProduct reads product id in q; affiliate.ErrProductNotFound when there is none. (Used by orders.)
+func getProduct(ctx context.Context, q querier, id uint64) (affiliate.Product, error) {
+	return affiliate.Product{}, errNotImplemented
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/keranjang/keranjang/affiliate"
 )
 
@@ -85,4 +87,11 @@ func (s *Store) DigestDue(ctx context.Context, zone string, fromMinute, toMinute
 // MarkDigests: see store.Store.MarkDigests.
 func (s *Store) MarkDigests(ctx context.Context, zone string, entries []affiliate.DigestEntry, date string) error {
 	return errNotImplemented
+}
+
+// dropQueued marks every queued message of user userID dropped with reason, at, moving the outbox
+// counters and alert counts as the bbolt backend's dropQueued does, inside tx; it returns how many it
+// dropped. (Used by DeleteUserData and SetReachable.)
+func dropQueued(ctx context.Context, tx pgx.Tx, userID int64, reason string, at time.Time) (int, error) {
+	return 0, errNotImplemented
 }

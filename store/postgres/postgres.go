@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
@@ -242,6 +243,14 @@ func (s *Store) tx(ctx context.Context, what string, fn func(pgx.Tx) error) erro
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
+}
+
+// querier is what a pool and a transaction share: package functions that read or write inside another
+// method's transaction take one.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
 // lockedReader serializes reads from a source that need not be safe for concurrent use.
