@@ -21,6 +21,8 @@ Writes a consistent copy of the database (KERANJANG_DB) to file, then checks tha
 When no keranjang serve holds the database, the file is read directly. When one does (its lock is
 held), the copy is fetched from it over HTTP, GET /admin/backup on KERANJANG_HTTP_ADDR with
 KERANJANG_ADMIN_TOKEN, which must then be set to the server's admin token.
+When KERANJANG_DB is a PostgreSQL URL, the copy is a portable dump of the database (pg_dump is the
+tool for large ones); keranjang migrate --from restores it into an empty database.
 
 flags (each also an environment variable; the ones backup uses are --db, --http-addr, --admin-token):
 `
@@ -39,6 +41,9 @@ func backup(ctx context.Context, args []string, lookupEnv lookupFunc, stdout, st
 		return fmt.Errorf("backup: %s is the database itself (%s); name another file", out, cfg.name("KERANJANG_DB"))
 	}
 
+	if isPostgresURL(cfg.DB) {
+		return backupPostgres(ctx, cfg, out, stdout)
+	}
 	var source string
 	var write func(context.Context, io.Writer) (int64, error)
 	st, err := store.Open(cfg.DB, store.Options{ReadOnly: true, Timeout: time.Second})
@@ -64,7 +69,7 @@ func backup(ctx context.Context, args []string, lookupEnv lookupFunc, stdout, st
 	default:
 		return dbError(cfg.name("KERANJANG_DB"), err)
 	}
-	n, schema, err := writeChecked(ctx, out, write)
+	n, schema, err := writeChecked(ctx, out, write, checkBoltCopy)
 	if err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
@@ -102,10 +107,11 @@ func fetchBackup(ctx context.Context, url, token string, w io.Writer) (int64, er
 	return n, nil
 }
 
-// writeChecked writes through write into a temporary file next to path, syncs it, checks that it opens
-// as a database and reports its schema, and only then renames it to path: a failed backup never leaves a
-// partial file under the name asked for.
-func writeChecked(ctx context.Context, path string, write func(context.Context, io.Writer) (int64, error)) (n int64, schema int, err error) {
+// writeChecked writes through write into a temporary file next to path, syncs it, checks it with check
+// (which reports its schema), and only then renames it to path: a failed backup never leaves a partial
+// file under the name asked for.
+func writeChecked(ctx context.Context, path string, write func(context.Context, io.Writer) (int64, error),
+	check func(ctx context.Context, path string) (int, error)) (n int64, schema int, err error) {
 	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".partial-*")
 	if err != nil {
 		return 0, 0, err
@@ -126,21 +132,29 @@ func writeChecked(ctx context.Context, path string, write func(context.Context, 
 	if err != nil {
 		return n, 0, err
 	}
-	st, err := store.Open(tmp, store.Options{ReadOnly: true, Timeout: time.Second})
-	if err != nil {
-		return n, 0, fmt.Errorf("the copy does not open: %w", err)
-	}
-	schema, err = st.SchemaVersion(ctx)
-	if cerr := st.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return n, 0, fmt.Errorf("the copy does not read: %w", err)
+	if schema, err = check(ctx, tmp); err != nil {
+		return n, 0, err
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		return n, 0, err
 	}
 	return n, schema, nil
+}
+
+// checkBoltCopy checks that the bbolt file at path opens and reads, and returns its schema.
+func checkBoltCopy(ctx context.Context, path string) (int, error) {
+	st, err := store.Open(path, store.Options{ReadOnly: true, Timeout: time.Second})
+	if err != nil {
+		return 0, fmt.Errorf("the copy does not open: %w", err)
+	}
+	schema, err := st.SchemaVersion(ctx)
+	if cerr := st.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return 0, fmt.Errorf("the copy does not read: %w", err)
+	}
+	return schema, nil
 }
 
 // sameFile reports whether a and b name the same file (or the same path, when neither exists yet).

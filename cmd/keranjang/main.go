@@ -1,7 +1,8 @@
 // Command keranjang runs the Keranjang affiliate bot: `keranjang serve` (the default) runs the bot, the
 // HTTP server and the scheduler; `keranjang demo` shows the whole system against a built-in fake Bot API;
 // `keranjang healthcheck [url]` probes /healthz for container health checks; `keranjang backup <file>`
-// writes a consistent copy of the database; `keranjang version` prints the version.
+// writes a consistent copy of the database; `keranjang migrate <postgres-url>` copies a bbolt database
+// into an empty PostgreSQL one; `keranjang version` prints the version.
 package main
 
 import (
@@ -63,6 +64,8 @@ func Main(ctx context.Context, args []string, lookupEnv lookupFunc, stdout, stde
 		err = healthcheck(ctx, args, lookupEnv, stderr)
 	case "backup":
 		err = backup(ctx, args, lookupEnv, stdout, stderr)
+	case "migrate":
+		err = migrate(ctx, args, lookupEnv, stdout, stderr)
 	case "version":
 		err = printVersion(args, stdout, stderr)
 	case "help":
@@ -93,6 +96,7 @@ commands:
   demo               run the whole system against a built-in fake Bot API and print the conversation
   healthcheck [url]  exit 0 when /healthz answers (default URL from KERANJANG_HTTP_ADDR)
   backup <file>      write a consistent copy of the database (KERANJANG_DB) to file
+  migrate <url>      copy the bbolt database (KERANJANG_DB) into an empty PostgreSQL database
   version            print the version and the database schema this binary writes
   help               print this text
 
