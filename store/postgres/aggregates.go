@@ -53,38 +53,48 @@ var sumColumns = func() string {
 	return strings.Join(cols, ", ")
 }()
 
-// aggTable is one aggregate table: its name, key columns and key types, and the statements that add
-// to it.
+// aggTable is one aggregate table and the statements that add to it. Each takes one array per key
+// column, then one per count column, rows in key order.
 type aggTable struct {
 	name string
-	// upsertClicks adds the click columns, upsertAll every column; both take one array per key column,
-	// then one per count column.
+	// upsertClicks adds the click columns, upsertAll every column. The values must not be negative:
+	// PostgreSQL checks the row an upsert proposes against the CHECK constraints before it finds the
+	// conflict, so a negative value fails even when it would update a larger stored one.
 	upsertClicks, upsertAll string
+	// subtract adds values that may be negative (every column) to rows that exist; the CHECK
+	// constraints apply to the results.
+	subtract string
 }
 
-// upsertSQL builds the upsert of the first n count columns of table, keyed by keys (name and SQL type).
-func upsertSQL(table string, keys [][2]string, n int) string {
-	cols := strings.Split(countColumns, ", ")[:n]
-	var names, arrays, sets []string
-	for _, k := range keys {
-		names = append(names, k[0])
-		arrays = append(arrays, fmt.Sprintf("$%d::%s[]", len(arrays)+1, k[1]))
-	}
-	for _, c := range cols {
-		names = append(names, c)
-		arrays = append(arrays, fmt.Sprintf("$%d::bigint[]", len(arrays)+1))
-		sets = append(sets, fmt.Sprintf("%s = a.%s + excluded.%s", c, c, c))
-	}
-	conflict := make([]string, len(keys))
-	for i, k := range keys {
-		conflict[i] = k[0]
-	}
-	return fmt.Sprintf("INSERT INTO %s AS a (%s) SELECT * FROM unnest(%s) ON CONFLICT (%s) DO UPDATE SET %s",
-		table, strings.Join(names, ", "), strings.Join(arrays, ", "), strings.Join(conflict, ", "), strings.Join(sets, ", "))
-}
-
+// aggSQL builds the statements of table, keyed by keys (name and SQL type).
 func newAggTable(name string, keys ...[2]string) aggTable {
-	return aggTable{name: name, upsertClicks: upsertSQL(name, keys, clickFields), upsertAll: upsertSQL(name, keys, countFields)}
+	cols := strings.Split(countColumns, ", ")
+	var keyNames, arrays, match []string
+	for _, k := range keys {
+		keyNames = append(keyNames, k[0])
+		arrays = append(arrays, fmt.Sprintf("$%d::%s[]", len(arrays)+1, k[1]))
+		match = append(match, fmt.Sprintf("a.%s = u.%s", k[0], k[0]))
+	}
+	for range cols {
+		arrays = append(arrays, fmt.Sprintf("$%d::bigint[]", len(arrays)+1))
+	}
+	upsert := func(n int) string {
+		var sets []string
+		for _, c := range cols[:n] {
+			sets = append(sets, fmt.Sprintf("%s = a.%s + excluded.%s", c, c, c))
+		}
+		return fmt.Sprintf("INSERT INTO %s AS a (%s, %s) SELECT * FROM unnest(%s) ON CONFLICT (%s) DO UPDATE SET %s",
+			name, strings.Join(keyNames, ", "), strings.Join(cols[:n], ", "), strings.Join(arrays[:len(keys)+n], ", "),
+			strings.Join(keyNames, ", "), strings.Join(sets, ", "))
+	}
+	var sets []string
+	for _, c := range cols {
+		sets = append(sets, fmt.Sprintf("%s = a.%s + u.%s", c, c, c))
+	}
+	subtract := fmt.Sprintf("UPDATE %s AS a SET %s FROM unnest(%s) AS u(%s, %s) WHERE %s",
+		name, strings.Join(sets, ", "), strings.Join(arrays, ", "), strings.Join(keyNames, ", "), countColumns,
+		strings.Join(match, " AND "))
+	return aggTable{name: name, upsertClicks: upsert(clickFields), upsertAll: upsert(countFields), subtract: subtract}
 }
 
 // The aggregate tables, in the order every writer locks them.
@@ -134,7 +144,7 @@ type (
 // aggDeltas collects what a transaction adds to the aggregates, one sum per row, to be written by
 // queue in one upsert per table.
 type aggDeltas struct {
-	link, totals                map[codeHour]affiliate.Counts // totals: hour 0
+	link, totals               map[codeHour]affiliate.Counts // totals: hour 0
 	affiliate, product, seller map[idHour]affiliate.Counts
 }
 
@@ -160,26 +170,38 @@ func addTo[K comparable](m map[K]affiliate.Counts, k K, d affiliate.Counts) {
 	m[k] = c
 }
 
-// queue queues on b the upserts that add the collected deltas: one statement per table, in aggTables
-// order, rows in key order; rows whose delta is zero are left out. With onlyClicks the statements
-// carry the click columns alone (the order columns of the deltas must then be zero).
+// queue queues on b the statements that add the collected deltas, table by table in the order of the
+// tables above, rows in key order; rows whose delta is zero are left out. With onlyClicks the deltas
+// are click counts (never negative) and the statements carry the click columns alone.
 func (a *aggDeltas) queue(b *pgx.Batch, onlyClicks bool) {
-	n := countFields
-	if onlyClicks {
-		n = clickFields
+	byCode := func(x, y codeHour) int { return cmp.Or(strings.Compare(x.code, y.code), cmp.Compare(x.hour, y.hour)) }
+	byID := func(x, y idHour) int { return cmp.Or(cmp.Compare(x.id, y.id), cmp.Compare(x.hour, y.hour)) }
+	codeHours := func(keys []codeHour) []any {
+		codes, hours := make([]string, len(keys)), make([]int64, len(keys))
+		for i, k := range keys {
+			codes[i], hours[i] = k.code, k.hour
+		}
+		return []any{codes, hours}
 	}
-	queueCodeHours(b, aggLink, a.link, n, true)
-	queueIDHours(b, aggAffiliate, a.affiliate, n)
-	queueIDHours(b, aggProduct, a.product, n)
-	queueIDHours(b, aggSeller, a.seller, n)
-	queueCodeHours(b, linkTotals, a.totals, n, false)
+	codes := func(keys []codeHour) []any { return codeHours(keys)[:1] }
+	idHours := func(keys []idHour) []any {
+		ids, hours := make([]int64, len(keys)), make([]int64, len(keys))
+		for i, k := range keys {
+			ids[i], hours[i] = k.id, k.hour
+		}
+		return []any{ids, hours}
+	}
+	queueTable(b, aggLink, a.link, byCode, codeHours, onlyClicks)
+	queueTable(b, aggAffiliate, a.affiliate, byID, idHours, onlyClicks)
+	queueTable(b, aggProduct, a.product, byID, idHours, onlyClicks)
+	queueTable(b, aggSeller, a.seller, byID, idHours, onlyClicks)
+	queueTable(b, linkTotals, a.totals, byCode, codes, onlyClicks)
 }
 
-// countArrays is the count columns of an upsert, one array per column.
+// countArrays are the count columns of a statement, one array per column.
 type countArrays [countFields][]int64
 
-func (c *countArrays) add(d affiliate.Counts) {
-	v := countValues(d)
+func (c *countArrays) add(v [countFields]int64) {
 	for i := range c {
 		c[i] = append(c[i], v[i])
 	}
@@ -193,8 +215,13 @@ func (c *countArrays) args(n int) []any {
 	return out
 }
 
-func queueCodeHours(b *pgx.Batch, t aggTable, m map[codeHour]affiliate.Counts, n int, withHour bool) {
-	keys := make([]codeHour, 0, len(m))
+// queueTable queues the statements that add the deltas of m to table t: an upsert of every row with the
+// positive part of its delta, which creates the rows that are missing and locks them all in key order,
+// then, for the rows whose delta has a negative part, the subtraction of that part from the rows now
+// there and locked. The CHECK constraints see the result, so a delta that would take a count below
+// zero fails the transaction.
+func queueTable[K comparable](b *pgx.Batch, t aggTable, m map[K]affiliate.Counts, compare func(x, y K) int, keyArgs func([]K) []any, onlyClicks bool) {
+	keys := make([]K, 0, len(m))
 	for k, d := range m {
 		if d != (affiliate.Counts{}) {
 			keys = append(keys, k)
@@ -203,50 +230,34 @@ func queueCodeHours(b *pgx.Batch, t aggTable, m map[codeHour]affiliate.Counts, n
 	if len(keys) == 0 {
 		return
 	}
-	slices.SortFunc(keys, func(x, y codeHour) int {
-		return cmp.Or(strings.Compare(x.code, y.code), cmp.Compare(x.hour, y.hour))
-	})
-	codes := make([]string, len(keys))
-	hours := make([]int64, len(keys))
-	var counts countArrays
-	for i, k := range keys {
-		codes[i], hours[i] = k.code, k.hour
-		counts.add(m[k])
-	}
-	args := []any{codes}
-	if withHour {
-		args = append(args, hours)
-	}
-	queueUpsert(b, t, append(args, counts.args(n)...), n)
-}
-
-func queueIDHours(b *pgx.Batch, t aggTable, m map[idHour]affiliate.Counts, n int) {
-	keys := make([]idHour, 0, len(m))
-	for k, d := range m {
-		if d != (affiliate.Counts{}) {
-			keys = append(keys, k)
+	slices.SortFunc(keys, compare)
+	var pos, neg countArrays
+	var negKeys []K
+	for _, k := range keys {
+		v := countValues(m[k])
+		var p, n [countFields]int64
+		hasNeg := false
+		for i, x := range v {
+			if x < 0 {
+				n[i], hasNeg = x, true
+			} else {
+				p[i] = x
+			}
+		}
+		pos.add(p)
+		if hasNeg {
+			neg.add(n)
+			negKeys = append(negKeys, k)
 		}
 	}
-	if len(keys) == 0 {
-		return
+	if onlyClicks {
+		b.Queue(t.upsertClicks, append(keyArgs(keys), pos.args(clickFields)...)...)
+	} else {
+		b.Queue(t.upsertAll, append(keyArgs(keys), pos.args(countFields)...)...)
 	}
-	slices.SortFunc(keys, func(x, y idHour) int { return cmp.Or(cmp.Compare(x.id, y.id), cmp.Compare(x.hour, y.hour)) })
-	ids := make([]int64, len(keys))
-	hours := make([]int64, len(keys))
-	var counts countArrays
-	for i, k := range keys {
-		ids[i], hours[i] = k.id, k.hour
-		counts.add(m[k])
+	if len(negKeys) > 0 {
+		b.Queue(t.subtract, append(keyArgs(negKeys), neg.args(countFields)...)...)
 	}
-	queueUpsert(b, t, append([]any{ids, hours}, counts.args(n)...), n)
-}
-
-func queueUpsert(b *pgx.Batch, t aggTable, args []any, n int) {
-	sql := t.upsertAll
-	if n == clickFields {
-		sql = t.upsertClicks
-	}
-	b.Queue(sql, args...)
 }
 
 // errCountRange is the internal error of a change that would take a stored count below zero or past
@@ -334,19 +345,18 @@ func (s *Store) readTx(ctx context.Context, what string, fn func(context.Context
 	return nil
 }
 
-// read runs fn on the pool under ctx bounded by Options.Timeout, after checking ctx, and wraps its
-// error with what: a read of one statement (or of several that need not agree).
+// read runs fn, the statements of a read (or a write of one statement), as s.statement does, and
+// returns its value.
 func read[T any](s *Store, ctx context.Context, what string, fn func(context.Context) (T, error)) (T, error) {
-	if err := ctx.Err(); err != nil {
-		var zero T
-		return zero, fmt.Errorf("%s: %w", what, err)
-	}
-	ctx, cancel := s.ctx(ctx)
-	defer cancel()
-	v, err := fn(ctx)
+	var v T
+	err := s.statement(ctx, what, func(ctx context.Context) error {
+		var err error
+		v, err = fn(ctx)
+		return err
+	})
 	if err != nil {
 		var zero T
-		return zero, fmt.Errorf("%s: %w", what, err)
+		return zero, err
 	}
 	return v, nil
 }

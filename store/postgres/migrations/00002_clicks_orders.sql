@@ -125,7 +125,7 @@ INSERT INTO click_counters (slot) SELECT generate_series(0, 15);
 -- for SQL readers.
 CREATE TABLE orders (
     seller_id    bigint      NOT NULL,
-    order_id     text        NOT NULL,
+    order_id     text        COLLATE "C" NOT NULL,
     occurred_sec bigint      NOT NULL,
     occurred_at  timestamptz NOT NULL,
     doc          jsonb       NOT NULL,
