@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -300,9 +301,9 @@ func (s *Store) MarkFailed(ctx context.Context, id uint64, lastErr string) error
 	})
 }
 
-// SetReachable: see store.Store.SetReachable. The user's flag is set by one UPDATE of the row (column
-// and document together), which waits for any Enqueue that read the user FOR SHARE; their queued
-// messages are dropped after it in the same transaction.
+// SetReachable: see store.Store.SetReachable. The user's row is locked and written as every write of a
+// user is (which waits for any Enqueue that read the user FOR SHARE); their queued messages are dropped
+// after it in the same transaction.
 func (s *Store) SetReachable(ctx context.Context, userID int64, reachable bool) (int, error) {
 	if userID <= 0 {
 		return 0, affiliate.Errorf(affiliate.EInvalid, "user_id")
@@ -311,13 +312,17 @@ func (s *Store) SetReachable(ctx context.Context, userID int64, reachable bool) 
 	err := s.tx(ctx, "set reachable", func(tx pgx.Tx) error {
 		dropped = 0
 		now := s.now().UTC()
-		stamp, err := json.Marshal(now)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `UPDATE users SET reachable = $2,
-				doc = doc || jsonb_build_object('reachable', $2::boolean, 'updated_at', $3::jsonb)
-			WHERE id = $1 AND reachable <> $2`, userID, reachable, string(stamp)); err != nil {
+		old, err := getUser(ctx, tx, sqlGetUserLocked, userID)
+		switch {
+		case err == nil:
+			if old.Reachable != reachable {
+				u := old
+				u.Reachable, u.UpdatedAt = reachable, now
+				if err := writeUser(ctx, tx, u, &old); err != nil {
+					return err
+				}
+			}
+		case !errors.Is(err, affiliate.ErrUserNotFound):
 			return err
 		}
 		if reachable {
@@ -359,21 +364,29 @@ func dropQueued(ctx context.Context, tx pgx.Tx, userID int64, reason string, at 
 	return int(n.RowsAffected()), nil
 }
 
-// MigrateChat: see store.Store.MigrateChat. The users' documents are matched on their chat_id field
-// (a migration is rare; bbolt walks its users too), then the queued messages through outbox_chat.
+// MigrateChat: see store.Store.MigrateChat. The users are found by their document's chat_id (a
+// migration is rare; bbolt walks its users too), locked in id order and written as every write of a user
+// is; then the queued messages are moved through outbox_chat.
 func (s *Store) MigrateChat(ctx context.Context, oldID, newID int64) error {
 	if oldID == 0 || newID == 0 {
 		return affiliate.Errorf(affiliate.EInvalid, "chat_id")
 	}
 	return s.tx(ctx, "migrate chat", func(tx pgx.Tx) error {
-		stamp, err := json.Marshal(s.now().UTC())
+		rows, err := tx.Query(ctx, `SELECT doc FROM users WHERE doc->'chat_id' = to_jsonb($1::bigint) ORDER BY id FOR UPDATE`, oldID)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE users SET doc = doc || jsonb_build_object('chat_id', $2::bigint, 'updated_at', $3::jsonb)
-			WHERE id IN (SELECT id FROM users WHERE doc->'chat_id' = to_jsonb($1::bigint) ORDER BY id FOR UPDATE)
-				AND doc->'chat_id' = to_jsonb($1::bigint)`, oldID, newID, string(stamp)); err != nil {
+		users, err := pgx.CollectRows(rows, pgx.RowTo[affiliate.User])
+		if err != nil {
 			return err
+		}
+		now := s.now().UTC()
+		for _, old := range users {
+			u := old
+			u.ChatID, u.UpdatedAt = newID, now
+			if err := writeUser(ctx, tx, u, &old); err != nil {
+				return err
+			}
 		}
 		_, err = tx.Exec(ctx, `UPDATE outbox SET chat_id = $2
 			WHERE id IN (SELECT id FROM outbox WHERE chat_id = $1 AND status = 'queued' ORDER BY id FOR UPDATE)
@@ -395,13 +408,6 @@ func (s *Store) OutboxStats(ctx context.Context) (affiliate.OutboxStats, error) 
 		return affiliate.OutboxStats{}, fmt.Errorf("outbox stats: %w", err)
 	}
 	return st, nil
-}
-
-// outboxQueued is the number of queued messages, from the counters, read in q (for Stats.Outbox).
-func outboxQueued(ctx context.Context, q querier) (int64, error) {
-	var n int64
-	err := q.QueryRow(ctx, `SELECT queued FROM outbox_counters`).Scan(&n)
-	return n, err
 }
 
 // AlertCounts: see store.Store.AlertCounts.
