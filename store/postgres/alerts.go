@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"time"
 
@@ -58,7 +59,7 @@ func (s *Store) GetAlert(ctx context.Context, id uint64) (affiliate.Alert, error
 	}
 	a, err := pgx.CollectExactlyOneRow(rows, scanAlert)
 	switch {
-	case err == pgx.ErrNoRows:
+	case errors.Is(err, pgx.ErrNoRows):
 		return affiliate.Alert{}, fmt.Errorf("get alert: %w", affiliate.ErrAlertNotFound)
 	case err != nil:
 		return affiliate.Alert{}, fmt.Errorf("get alert: %w", err)
@@ -76,7 +77,7 @@ func (s *Store) AlertProgress(ctx context.Context, id uint64) (affiliate.AlertPr
 	defer cancel()
 	err := s.pool.QueryRow(ctx, `SELECT fanout_cursor FROM alerts WHERE id = $1`, id).Scan(&p.Cursor)
 	switch {
-	case err == pgx.ErrNoRows:
+	case errors.Is(err, pgx.ErrNoRows):
 		return p, fmt.Errorf("alert progress: %w", affiliate.ErrAlertNotFound)
 	case err != nil:
 		return p, fmt.Errorf("alert progress: %w", err)
@@ -288,7 +289,7 @@ func (s *Store) LastBroadcast(ctx context.Context, sellerID int64) (time.Time, e
 	var last *time.Time
 	err := s.pool.QueryRow(ctx, `SELECT last_at FROM broadcasts WHERE seller_id = $1`, sellerID).Scan(&last)
 	switch {
-	case err == pgx.ErrNoRows || (err == nil && last == nil):
+	case errors.Is(err, pgx.ErrNoRows) || (err == nil && last == nil):
 		return time.Time{}, nil
 	case err != nil:
 		return time.Time{}, fmt.Errorf("last broadcast: %w", err)

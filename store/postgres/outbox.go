@@ -209,7 +209,7 @@ func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
 	var at time.Time
 	err := s.pool.QueryRow(ctx, `SELECT next_at FROM outbox WHERE status = 'queued' ORDER BY next_at, id LIMIT 1`).Scan(&at)
 	switch {
-	case err == pgx.ErrNoRows:
+	case errors.Is(err, pgx.ErrNoRows):
 		return time.Time{}, false, nil
 	case err != nil:
 		return time.Time{}, false, fmt.Errorf("next due: %w", err)
@@ -230,7 +230,7 @@ func (s *Store) GetOutboxMessage(ctx context.Context, id uint64) (affiliate.Outb
 	}
 	m, err := pgx.CollectExactlyOneRow(rows, scanMessage)
 	switch {
-	case err == pgx.ErrNoRows:
+	case errors.Is(err, pgx.ErrNoRows):
 		return m, fmt.Errorf("get outbox message: %w", messageNotFound(id))
 	case err != nil:
 		return m, fmt.Errorf("get outbox message: %w", err)
@@ -246,7 +246,7 @@ func (s *Store) MarkSent(ctx context.Context, id uint64, at time.Time) error {
 		var alertID uint64
 		err := tx.QueryRow(ctx, `SELECT status, alert_id FROM outbox WHERE id = $1 FOR UPDATE`, id).Scan(&st, &alertID)
 		switch {
-		case err == pgx.ErrNoRows:
+		case errors.Is(err, pgx.ErrNoRows):
 			return messageNotFound(id)
 		case err != nil:
 			return err
@@ -290,7 +290,7 @@ func (s *Store) MarkFailed(ctx context.Context, id uint64, lastErr string) error
 		err := tx.QueryRow(ctx, `UPDATE outbox SET status = 'failed', last_error = $2, next_at = $3, finished_at = $3
 			WHERE id = $1 AND status = 'queued' RETURNING alert_id`, id, lastErr, now).Scan(&alertID)
 		switch {
-		case err == pgx.ErrNoRows:
+		case errors.Is(err, pgx.ErrNoRows):
 			return messageExists(ctx, tx, id)
 		case err != nil:
 			return err
@@ -421,7 +421,7 @@ func (s *Store) AlertCounts(ctx context.Context, id uint64) (affiliate.AlertCoun
 	err := s.pool.QueryRow(ctx, `SELECT queued, delivered, unreachable, failed, skipped FROM alert_counts WHERE alert_id = $1`, id).
 		Scan(&c.Queued, &c.Delivered, &c.Unreachable, &c.Failed, &c.Skipped)
 	switch {
-	case err == pgx.ErrNoRows:
+	case errors.Is(err, pgx.ErrNoRows):
 		return affiliate.AlertCounts{}, nil
 	case err != nil:
 		return affiliate.AlertCounts{}, fmt.Errorf("alert counts: %w", err)

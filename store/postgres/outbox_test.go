@@ -275,3 +275,106 @@ func TestMigrateChatMovesUsers(t *testing.T) {
 		t.Fatalf("other user %+v %v", u, err)
 	}
 }
+
+// TestEnqueueKeepsOrder checks that the messages of one call get ids in the order given (so that
+// DueMessages returns messages due at the same time in the order they were queued, as on bbolt),
+// although they are inserted in key order.
+func TestEnqueueKeepsOrder(t *testing.T) {
+	clock := storetest.NewClock()
+	s := open(t, pgtest.URL(t), clock.Now)
+	keys := []string{"z", "a", "m", "b", "y"}
+	var ms []affiliate.OutboxMessage
+	for _, k := range keys {
+		ms = append(ms, affiliate.OutboxMessage{Key: k, ChatID: 1, Text: k})
+	}
+	if n, err := s.Enqueue(t.Context(), ms); err != nil || n != len(keys) {
+		t.Fatalf("enqueue %d %v", n, err)
+	}
+	due, err := s.DueMessages(t.Context(), clock.Now(), 10)
+	if err != nil || len(due) != len(keys) {
+		t.Fatalf("due %+v %v", due, err)
+	}
+	for i, m := range due {
+		if m.Key != keys[i] || (i > 0 && m.ID <= due[i-1].ID) {
+			t.Fatalf("due %d is %q (id %d), want %q after id %d", i, m.Key, m.ID, keys[i], due[max(i-1, 0)].ID)
+		}
+	}
+}
+
+// TestFeedsAndBroadcastsTwoInstances has two instances read the same feed and press the same broadcast
+// button at once: each new item becomes one alert, and one broadcast begins.
+func TestFeedsAndBroadcastsTwoInstances(t *testing.T) {
+	url := pgtest.URL(t)
+	clock := storetest.NewClock()
+	a, b := open(t, url, clock.Now), open(t, url, clock.Now)
+	ctx := t.Context()
+	const feed = "https://policy.example.com/rss"
+	items := func(ids ...int) []affiliate.FeedItem {
+		var out []affiliate.FeedItem
+		for _, id := range ids {
+			out = append(out, affiliate.FeedItem{ID: fmt.Sprint("g:", id), Alert: affiliate.Alert{Title: fmt.Sprint("T", id), Audience: affiliate.AudienceAll}})
+		}
+		return out
+	}
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		created int
+		begun   int
+	)
+	read := func(s *postgres.Store, its []affiliate.FeedItem) {
+		defer wg.Done()
+		as, err := s.RecordFeedItems(ctx, feed, its)
+		if err != nil {
+			t.Errorf("record feed items: %v", err)
+		}
+		mu.Lock()
+		created += len(as)
+		mu.Unlock()
+	}
+	// Two first reads at once: one of them is the first, and the other finds nothing new.
+	wg.Add(2)
+	go read(a, items(1, 2))
+	go read(b, items(1, 2))
+	wg.Wait()
+	if created != 0 {
+		t.Fatalf("the same first read from two instances created %d alerts", created)
+	}
+	// Then each read brings two new items (and an old one), read by four readers at once.
+	for round := range 5 {
+		wg.Add(4)
+		for _, s := range []*postgres.Store{a, b, a, b} {
+			go read(s, items(round*2+3, 2, round*2+4))
+		}
+		wg.Wait()
+	}
+	if created != 10 {
+		t.Fatalf("%d alerts from 10 new items read by four readers each", created)
+	}
+	if p, err := a.PendingAlerts(ctx); err != nil || len(p) != 10 {
+		t.Fatalf("pending %d %v", len(p), err)
+	}
+
+	now := clock.Now()
+	for range 4 {
+		wg.Add(2)
+		for _, s := range []*postgres.Store{a, b} {
+			go func() {
+				defer wg.Done()
+				_, err := s.BeginBroadcast(ctx, 10, now)
+				switch {
+				case err == nil:
+					mu.Lock()
+					begun++
+					mu.Unlock()
+				case affiliate.ErrorReason(err) != "broadcast_too_soon":
+					t.Errorf("begin broadcast: %v", err)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	if begun != 1 {
+		t.Fatalf("%d broadcasts begun by eight presses at once", begun)
+	}
+}
