@@ -30,8 +30,8 @@ const exportCheckEvery = 4096
 func (s *Store) Export(ctx context.Context, w *dump.Writer) error {
 	err := s.view(ctx, func(tx *bolt.Tx) error {
 		if v := storedVersion(tx); v != SchemaLatest {
-			return fmt.Errorf("the database has schema %d and this keranjang exports schema %d: open it once "+
-				"with this keranjang (keranjang serve upgrades it) and export again", v, SchemaLatest)
+			return fmt.Errorf("the database has schema %d and this keranjang exports schema %d: let this "+
+				"keranjang open it once first (keranjang serve upgrades it)", v, SchemaLatest)
 		}
 		e := exporter{ctx: ctx, tx: tx, w: w}
 		for _, step := range []func() error{

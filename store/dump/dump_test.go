@@ -249,3 +249,41 @@ func TestReaderErrorIsFinal(t *testing.T) {
 		t.Fatalf("next after an error: %v", err)
 	}
 }
+
+// FuzzReader: whatever the lines of a dump say, reading it ends in items, an error or the end, never a
+// panic; and a dump that reads to its end has the counts its trailer claims.
+func FuzzReader(f *testing.F) {
+	f.Add(`{"format":"keranjang-dump","version":1}
+{"k":"meta","v":{"salt":"c2FsdA=="}}
+{"k":"user","v":{"id":20,"first_name":"Ani"}}
+{"k":"aggregate","v":{"of":"link","code":"Ab3dEf7h","hour":1,"counts":{"clicks":1}}}
+{"k":"end","v":{"counts":{"meta":1,"user":1,"aggregate":1}}}
+`)
+	f.Add(`{"format":"keranjang-dump","version":1}
+{"k":"end","v":{"counts":{}}}
+`)
+	f.Fuzz(func(t *testing.T, text string) {
+		var buf bytes.Buffer
+		gz := gzip.NewWriter(&buf)
+		_, _ = io.WriteString(gz, text)
+		_ = gz.Close()
+		r, err := dump.NewReader(&buf)
+		if err != nil {
+			return
+		}
+		n := dump.Counts{}
+		for {
+			it, err := r.Next()
+			if err == io.EOF {
+				if !n.Equal(r.Counts()) || n[dump.KindMeta] != 1 {
+					t.Fatalf("read %v, reader counts %v", n, r.Counts())
+				}
+				return
+			}
+			if err != nil {
+				return
+			}
+			n[dump.KindOf(it)]++
+		}
+	})
+}
