@@ -32,7 +32,7 @@ func alertArgs(a affiliate.Alert, now time.Time) []any {
 // database's precision, in UTC).
 func (s *Store) CreateAlert(ctx context.Context, a affiliate.Alert) (affiliate.Alert, error) {
 	var out affiliate.Alert
-	err := s.tx(ctx, "create alert", func(tx pgx.Tx) error {
+	err := s.inTx(ctx, "create alert", func(ctx context.Context, tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, insertAlert, alertArgs(a, s.now().UTC())...)
 		if err != nil {
 			return err
@@ -110,7 +110,7 @@ func (s *Store) AdvanceFanout(ctx context.Context, id uint64, from, to int64, sk
 		return false, affiliate.Errorf(affiliate.EInvalid, "alert_skipped")
 	}
 	advanced := false
-	err := s.tx(ctx, "advance fan-out", func(tx pgx.Tx) error {
+	err := s.inTx(ctx, "advance fan-out", func(ctx context.Context, tx pgx.Tx) error {
 		advanced = false
 		tag, err := tx.Exec(ctx, `UPDATE alerts SET fanout_cursor = $3 WHERE id = $1 AND fanout_cursor = $2 AND $3 >= $2`, id, from, to)
 		if err != nil {
@@ -133,7 +133,7 @@ func (s *Store) AdvanceFanout(ctx context.Context, id uint64, from, to int64, sk
 
 // MarkFannedOut: see store.Store.MarkFannedOut.
 func (s *Store) MarkFannedOut(ctx context.Context, id uint64) error {
-	return s.tx(ctx, "mark alert fanned out", func(tx pgx.Tx) error {
+	return s.inTx(ctx, "mark alert fanned out", func(ctx context.Context, tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE alerts SET fanned_out = true WHERE id = $1 AND NOT fanned_out`, id)
 		if err != nil || tag.RowsAffected() > 0 {
 			return err
@@ -189,7 +189,7 @@ func (s *Store) FeedItems(ctx context.Context, feedURL string) (map[string]bool,
 func (s *Store) RecordFeedItems(ctx context.Context, feedURL string, items []affiliate.FeedItem) ([]affiliate.Alert, error) {
 	key := feedKey(feedURL)
 	var created []affiliate.Alert
-	err := s.tx(ctx, "record feed items", func(tx pgx.Tx) error {
+	err := s.inTx(ctx, "record feed items", func(ctx context.Context, tx pgx.Tx) error {
 		created = nil
 		now := s.now().UTC()
 		// A feed read for the first time is inserted (and so locked) here; otherwise the conflict
@@ -302,7 +302,7 @@ func (s *Store) LastBroadcast(ctx context.Context, sellerID int64) (time.Time, e
 // instances) one broadcast is begun; a refused one rolls back, leaving nothing.
 func (s *Store) BeginBroadcast(ctx context.Context, sellerID int64, at time.Time) (uint64, error) {
 	var id uint64
-	err := s.tx(ctx, "begin broadcast", func(tx pgx.Tx) error {
+	err := s.inTx(ctx, "begin broadcast", func(ctx context.Context, tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO broadcasts (seller_id) VALUES ($1) ON CONFLICT (seller_id) DO NOTHING`, sellerID); err != nil {
 			return err
 		}

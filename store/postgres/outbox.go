@@ -81,7 +81,7 @@ func (s *Store) Enqueue(ctx context.Context, msgs []affiliate.OutboxMessage) (in
 	userIDs = slices.Compact(userIDs)
 
 	queued := 0
-	err := s.tx(ctx, "enqueue", func(tx pgx.Tx) error {
+	err := s.inTx(ctx, "enqueue", func(ctx context.Context, tx pgx.Tx) error {
 		queued = 0
 		now := s.now().UTC()
 		unreachable := map[int64]bool{}
@@ -132,7 +132,7 @@ func (s *Store) Enqueue(ctx context.Context, msgs []affiliate.OutboxMessage) (in
 		}
 		rows, err := tx.Query(ctx, `INSERT INTO outbox (id, idem_key, kind, alert_id, user_id, chat_id, grp, text, buttons,
 				status, next_at, last_error, created_at, finished_at)
-			SELECT id, k, kind, alert_id, user_id, chat_id, grp, text, buttons::jsonb, status, next_at, last_error, $13, finished_at
+			SELECT id, k, kind, alert_id, user_id, chat_id, grp, text, buttons::jsonb, status, next_at, last_error, $13::timestamptz, finished_at
 			FROM (
 				SELECT nextval('outbox_id_seq') AS id, m.*
 				FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::boolean[], $7::text[],
@@ -241,7 +241,7 @@ func (s *Store) GetOutboxMessage(ctx context.Context, id uint64) (affiliate.Outb
 // MarkSent: see store.Store.MarkSent. The row is locked first, so that its status before the change is
 // the one counted out whatever changed it meanwhile (a drop, a failure).
 func (s *Store) MarkSent(ctx context.Context, id uint64, at time.Time) error {
-	return s.tx(ctx, "mark sent", func(tx pgx.Tx) error {
+	return s.inTx(ctx, "mark sent", func(ctx context.Context, tx pgx.Tx) error {
 		var st string
 		var alertID uint64
 		err := tx.QueryRow(ctx, `SELECT status, alert_id FROM outbox WHERE id = $1 FOR UPDATE`, id).Scan(&st, &alertID)
@@ -272,7 +272,7 @@ func (s *Store) MarkSent(ctx context.Context, id uint64, at time.Time) error {
 
 // MarkRetry: see store.Store.MarkRetry.
 func (s *Store) MarkRetry(ctx context.Context, id uint64, attempts int, next time.Time, lastErr string) error {
-	return s.tx(ctx, "mark retry", func(tx pgx.Tx) error {
+	return s.inTx(ctx, "mark retry", func(ctx context.Context, tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE outbox SET attempts = $2, next_at = $3, last_error = $4
 			WHERE id = $1 AND status = 'queued'`, id, attempts, next.UTC(), lastErr)
 		if err != nil || tag.RowsAffected() > 0 {
@@ -284,7 +284,7 @@ func (s *Store) MarkRetry(ctx context.Context, id uint64, attempts int, next tim
 
 // MarkFailed: see store.Store.MarkFailed.
 func (s *Store) MarkFailed(ctx context.Context, id uint64, lastErr string) error {
-	return s.tx(ctx, "mark failed", func(tx pgx.Tx) error {
+	return s.inTx(ctx, "mark failed", func(ctx context.Context, tx pgx.Tx) error {
 		now := s.now().UTC()
 		var alertID uint64
 		err := tx.QueryRow(ctx, `UPDATE outbox SET status = 'failed', last_error = $2, next_at = $3, finished_at = $3
@@ -309,7 +309,7 @@ func (s *Store) SetReachable(ctx context.Context, userID int64, reachable bool) 
 		return 0, affiliate.Errorf(affiliate.EInvalid, "user_id")
 	}
 	dropped := 0
-	err := s.tx(ctx, "set reachable", func(tx pgx.Tx) error {
+	err := s.inTx(ctx, "set reachable", func(ctx context.Context, tx pgx.Tx) error {
 		dropped = 0
 		now := s.now().UTC()
 		old, err := getUser(ctx, tx, sqlGetUserLocked, userID)
@@ -371,7 +371,7 @@ func (s *Store) MigrateChat(ctx context.Context, oldID, newID int64) error {
 	if oldID == 0 || newID == 0 {
 		return affiliate.Errorf(affiliate.EInvalid, "chat_id")
 	}
-	return s.tx(ctx, "migrate chat", func(tx pgx.Tx) error {
+	return s.inTx(ctx, "migrate chat", func(ctx context.Context, tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT doc FROM users WHERE doc->'chat_id' = to_jsonb($1::bigint) ORDER BY id FOR UPDATE`, oldID)
 		if err != nil {
 			return err
@@ -434,7 +434,7 @@ func (s *Store) AddAlertSkipped(ctx context.Context, id uint64, n int) error {
 	if id == 0 || n < 0 {
 		return affiliate.Errorf(affiliate.EInvalid, "alert_skipped")
 	}
-	return s.tx(ctx, "add alert skipped", func(tx pgx.Tx) error {
+	return s.inTx(ctx, "add alert skipped", func(ctx context.Context, tx pgx.Tx) error {
 		return addAlertSkipped(ctx, tx, id, n)
 	})
 }
@@ -558,7 +558,7 @@ func (s *Store) MarkDigests(ctx context.Context, zone string, entries []affiliat
 	for i, e := range entries {
 		minutes[i], ids[i] = int32(e.Minute), e.UserID
 	}
-	return s.tx(ctx, "mark digests", func(tx pgx.Tx) error {
+	return s.inTx(ctx, "mark digests", func(ctx context.Context, tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `UPDATE users SET digest_handled = $4
 			WHERE id IN (
 				SELECT u.id FROM users u JOIN unnest($2::integer[], $3::bigint[]) AS e (minute, id)
