@@ -253,7 +253,7 @@ func sendOrders(ctx context.Context, s storetest.Backend, w *instanceWork, i, r 
 }
 
 // openInstance opens a store on url with a fixed clock and randomness seeded with seed.
-func openInstance(t *testing.T, url string, now time.Time, seed uint64) *postgres.Store {
+func openInstance(t testing.TB, url string, now time.Time, seed uint64) *postgres.Store {
 	t.Helper()
 	var key [32]byte
 	key[0] = byte(seed)
