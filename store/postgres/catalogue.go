@@ -26,8 +26,6 @@ const (
 		SELECT n.id, $1, $2, $3, $4, $5, $6, jsonb_set($7::jsonb, '{id}', to_jsonb(n.id))
 		FROM (SELECT nextval('products_id_seq') AS id) n
 		RETURNING id`
-	sqlUpdateProduct = `UPDATE products SET status = $2, rate_bp = $3, name_lower = $4, description_lower = $5, doc = $6
-		WHERE id = $1`
 	sqlSellerProducts = `SELECT doc FROM products WHERE seller_id = $1 ORDER BY created_at DESC, id DESC`
 	// Every word (lowered by the caller) must be in the lowered name or description; the page comes with
 	// the number of all matches (one row with a NULL doc when the page is empty).
@@ -101,8 +99,16 @@ func (s *Store) GetProduct(ctx context.Context, id uint64) (affiliate.Product, e
 
 const (
 	sqlProductLinksLocked = `SELECT doc FROM links WHERE product_id = $1 ORDER BY code FOR UPDATE`
-	sqlProductCodes       = `SELECT code FROM links WHERE product_id = $1`
-	sqlRewriteLinks       = `UPDATE links l SET doc = v.doc FROM unnest($1::text[], $2::jsonb[]) AS v(code, doc) WHERE l.code = v.code`
+	// After a rate change: the product and the links whose docs changed ($7, $8: codes and docs), in one
+	// statement.
+	sqlUpdateProductRate = `WITH l AS (
+			UPDATE links l SET doc = v.doc FROM unnest($7::text[], $8::jsonb[]) AS v(code, doc) WHERE l.code = v.code)
+		UPDATE products SET status = $2, rate_bp = $3, name_lower = $4, description_lower = $5, doc = $6 WHERE id = $1`
+	// Otherwise: the product, returning the codes of its links when $7 (its URL or status changed), in
+	// one statement.
+	sqlUpdateProduct = `WITH p AS (
+			UPDATE products SET status = $2, rate_bp = $3, name_lower = $4, description_lower = $5, doc = $6 WHERE id = $1)
+		SELECT code FROM links WHERE product_id = $1 AND $7`
 )
 
 // UpdateProduct changes a seller's own product with fn in one transaction on the product's locked row
@@ -118,7 +124,7 @@ func (s *Store) UpdateProduct(ctx context.Context, id uint64, sellerID int64, fn
 		codes    []string
 		retarget bool
 	)
-	err := s.tx(ctx, "update product", func(tx pgx.Tx) error {
+	err := s.inTx(ctx, "update product", func(ctx context.Context, tx pgx.Tx) error {
 		notify, codes = nil, nil
 		old, err := readProduct(ctx, tx, sqlGetProductLocked, id)
 		if err != nil {
@@ -138,46 +144,37 @@ func (s *Store) UpdateProduct(ctx context.Context, id uint64, sellerID int64, fn
 		now := s.now().UTC()
 		p.UpdatedAt = now
 		retarget = p.URL != old.URL || p.Status != old.Status
-		switch {
-		case p.Rate != old.Rate:
-			rows, _ := tx.Query(ctx, sqlProductLinksLocked, int64(id))
-			links, err := pgx.CollectRows(rows, pgx.RowTo[affiliate.Link])
-			if err != nil {
-				return err
-			}
-			var changed []string
-			var docs [][]byte
-			for _, l := range links {
-				codes = append(codes, l.Code)
-				nl, tell := affiliate.ApplyRateChange(l, old.Rate, p.Rate, now)
-				if nl != l {
-					doc, err := encodeDoc(nl)
-					if err != nil {
-						return err
-					}
-					changed, docs = append(changed, nl.Code), append(docs, doc)
-				}
-				if tell {
-					notify = append(notify, nl)
-				}
-			}
-			if len(changed) > 0 {
-				if _, err := tx.Exec(ctx, sqlRewriteLinks, changed, docs); err != nil {
-					return err
-				}
-			}
-		case retarget:
-			rows, _ := tx.Query(ctx, sqlProductCodes, int64(id))
-			if codes, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
-				return err
-			}
-		}
 		doc, err := encodeDoc(p)
 		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, sqlUpdateProduct, int64(id), string(p.Status), int32(p.Rate),
-			strings.ToLower(p.Name), strings.ToLower(p.Description), doc)
+		args := []any{int64(id), string(p.Status), int32(p.Rate), strings.ToLower(p.Name), strings.ToLower(p.Description), doc}
+		if p.Rate == old.Rate {
+			rows, _ := tx.Query(ctx, sqlUpdateProduct, append(args, retarget)...)
+			codes, err = pgx.CollectRows(rows, pgx.RowTo[string])
+			return err
+		}
+		rows, _ := tx.Query(ctx, sqlProductLinksLocked, int64(id))
+		links, err := pgx.CollectRows(rows, pgx.RowTo[affiliate.Link])
+		if err != nil {
+			return err
+		}
+		changed, docs := []string{}, [][]byte{}
+		for _, l := range links {
+			codes = append(codes, l.Code)
+			nl, tell := affiliate.ApplyRateChange(l, old.Rate, p.Rate, now)
+			if nl != l {
+				doc, err := encodeDoc(nl)
+				if err != nil {
+					return err
+				}
+				changed, docs = append(changed, nl.Code), append(docs, doc)
+			}
+			if tell {
+				notify = append(notify, nl)
+			}
+		}
+		_, err = tx.Exec(ctx, sqlUpdateProductRate, append(args, changed, docs)...)
 		return err
 	})
 	if err != nil {
@@ -286,7 +283,7 @@ func (s *Store) JoinProduct(ctx context.Context, affiliateID int64, productID ui
 		link    affiliate.Link
 		created bool
 	)
-	err := s.tx(ctx, "join product", func(tx pgx.Tx) error {
+	err := s.inTx(ctx, "join product", func(ctx context.Context, tx pgx.Tx) error {
 		created = false
 		// A share lock: a concurrent UpdateProduct (rate cut, pause) waits for this join, and then
 		// sees the new link, or this join waits for it and sees the product as it left it.
@@ -356,7 +353,7 @@ func (s *Store) GetLink(ctx context.Context, code string) (affiliate.Link, error
 // The code, affiliate, product, seller and creation time cannot be changed.
 func (s *Store) UpdateLink(ctx context.Context, code string, fn func(*affiliate.Link) error) (affiliate.Link, error) {
 	var l affiliate.Link
-	err := s.tx(ctx, "update link", func(tx pgx.Tx) error {
+	err := s.inTx(ctx, "update link", func(ctx context.Context, tx pgx.Tx) error {
 		old, err := readLink(ctx, tx, sqlGetLinkLocked, code)
 		if err != nil {
 			return err

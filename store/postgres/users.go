@@ -31,6 +31,13 @@ func (s *Store) statement(ctx context.Context, what string, fn func(ctx context.
 	return nil
 }
 
+// inTx runs fn in one transaction (see tx), giving it ctx bounded by Options.Timeout for its statements.
+func (s *Store) inTx(ctx context.Context, what string, fn func(ctx context.Context, tx pgx.Tx) error) error {
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	return s.tx(ctx, what, func(tx pgx.Tx) error { return fn(ctx, tx) })
+}
+
 // encodeDoc is the doc column of a record: the same JSON as the bbolt backend's value.
 func encodeDoc(v any) ([]byte, error) {
 	data, err := json.Marshal(v)
@@ -130,12 +137,12 @@ func (s *Store) RegisterUser(ctx context.Context, u affiliate.User) (affiliate.U
 	if u.ID <= 0 {
 		return affiliate.User{}, false, affiliate.Errorf(affiliate.EInvalid, "user_id")
 	}
-	for {
+	for try := 1; ; try++ {
 		var (
 			out     affiliate.User
 			created bool
 		)
-		err := s.tx(ctx, "register user", func(tx pgx.Tx) error {
+		err := s.inTx(ctx, "register user", func(ctx context.Context, tx pgx.Tx) error {
 			now := s.now().UTC()
 			old, err := getUser(ctx, tx, sqlGetUserLocked, u.ID)
 			switch {
@@ -153,7 +160,7 @@ func (s *Store) RegisterUser(ctx context.Context, u affiliate.User) (affiliate.U
 			out.UpdatedAt = now
 			return writeUser(ctx, tx, out, &old)
 		})
-		if errors.Is(err, errUserRace) {
+		if errors.Is(err, errUserRace) && try < 3 {
 			continue
 		}
 		if err != nil {
@@ -181,7 +188,7 @@ func (s *Store) GetUser(ctx context.Context, id int64) (affiliate.User, error) {
 // from fn aborts. The id and creation time cannot be changed by fn.
 func (s *Store) UpdateUser(ctx context.Context, id int64, fn func(*affiliate.User) error) (affiliate.User, error) {
 	var u affiliate.User
-	err := s.tx(ctx, "update user", func(tx pgx.Tx) error {
+	err := s.inTx(ctx, "update user", func(ctx context.Context, tx pgx.Tx) error {
 		old, err := getUser(ctx, tx, sqlGetUserLocked, id)
 		if err != nil {
 			return err
@@ -232,7 +239,7 @@ const (
 // Links, clicks and aggregates stay (sellers' books) but are no longer tied to a name. Deleting a user
 // that is not there is not an error.
 func (s *Store) DeleteUserData(ctx context.Context, id int64) error {
-	return s.tx(ctx, "delete user data", func(tx pgx.Tx) error {
+	return s.inTx(ctx, "delete user data", func(ctx context.Context, tx pgx.Tx) error {
 		// The user's row is locked first, as every other write to the user's records does.
 		if _, err := getUser(ctx, tx, sqlGetUserLocked, id); err != nil && !errors.Is(err, affiliate.ErrUserNotFound) {
 			return err
@@ -292,7 +299,7 @@ func (s *Store) ApplySeller(ctx context.Context, userID int64, shopName string) 
 		return affiliate.Application{}, err
 	}
 	var app affiliate.Application
-	err = s.tx(ctx, "apply seller", func(tx pgx.Tx) error {
+	err = s.inTx(ctx, "apply seller", func(ctx context.Context, tx pgx.Tx) error {
 		u, err := getUser(ctx, tx, sqlGetUserLocked, userID)
 		if err != nil {
 			return err
@@ -320,7 +327,7 @@ func (s *Store) DecideApplication(ctx context.Context, userID int64, approve boo
 		app affiliate.Application
 		u   affiliate.User
 	)
-	err := s.tx(ctx, "decide application", func(tx pgx.Tx) error {
+	err := s.inTx(ctx, "decide application", func(ctx context.Context, tx pgx.Tx) error {
 		// The user's row is locked before the application's, in the order ApplySeller takes them.
 		old, userErr := getUser(ctx, tx, sqlGetUserLocked, userID)
 		if userErr != nil && !errors.Is(userErr, affiliate.ErrUserNotFound) {
@@ -472,7 +479,7 @@ func (s *Store) RotateAPIKey(ctx context.Context, sellerID int64) (string, error
 // seller's row is locked, so that concurrent first calls agree on one key.
 func (s *Store) apiKey(ctx context.Context, what string, sellerID int64, rotate bool) (string, error) {
 	var key string
-	err := s.tx(ctx, what, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, what, func(ctx context.Context, tx pgx.Tx) error {
 		var cur string
 		if err := tx.QueryRow(ctx, sqlSellerKeyLocked, sellerID).Scan(&cur); err != nil {
 			return notFound(err, affiliate.ErrSellerNotFound)
@@ -550,7 +557,7 @@ func (s *Store) AddFeedback(ctx context.Context, f affiliate.Feedback) (affiliat
 		return affiliate.Feedback{}, err
 	}
 	f.Text = text
-	err = s.tx(ctx, "add feedback", func(tx pgx.Tx) error {
+	err = s.inTx(ctx, "add feedback", func(ctx context.Context, tx pgx.Tx) error {
 		p, err := getProduct(ctx, tx, f.ProductID)
 		if err != nil {
 			return err
