@@ -310,10 +310,10 @@ const txAttempts = 8
 // serialization failure (the database undid it, so nothing was written). fn gets ctx bounded by
 // Options.Timeout for its statements and must compute everything afresh on each run.
 func (s *Store) txRetry(ctx context.Context, what string, fn func(context.Context, pgx.Tx) error) error {
-	ctx, cancel := s.ctx(ctx)
+	ctx, cancel := s.ctx(ctx) // one bound for every attempt
 	defer cancel()
 	for attempt := 1; ; attempt++ {
-		err := s.tx(ctx, what, func(tx pgx.Tx) error { return fn(ctx, tx) })
+		err := s.inTx(ctx, what, fn)
 		if err == nil || attempt == txAttempts || !retryable(err) {
 			return err
 		}
