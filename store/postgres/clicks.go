@@ -44,7 +44,9 @@ import (
 const pruneChunk = 5000
 
 const (
-	sqlLoggedIDs = `SELECT id FROM clicks WHERE id = ANY($1::text[])`
+	// sqlLoggedIDs looks the ids up one by one in the primary key: written as a join, its plan does not
+	// turn into a scan of the log when a generic plan is cached while the log is small.
+	sqlLoggedIDs = `SELECT c.id FROM unnest($1::text[]) AS u(id) JOIN clicks c ON c.id = u.id`
 	// sqlMarkVisitors upserts the batch's visitor marks; last_ns is the latest new click of each.
 	sqlMarkVisitors = `INSERT INTO click_visitors AS v (code, visitor, last_ns)
 SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[])
