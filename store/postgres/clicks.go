@@ -19,10 +19,10 @@ package postgres
 //     counters by increments, never read and written back from Go.
 //
 // Every writer takes its locks phase by phase in one order (visitor marks by key, then click ids
-// sorted, then the aggregate tables in aggTables order with rows by key, then a counter row; orders
-// lock order rows, then the same aggregates), so transactions wait for each other but do not deadlock;
-// should the database still report a deadlock or a serialization failure, txRetry runs the
-// transaction again.
+// sorted, then the aggregate tables in the order aggDeltas.queue writes them, rows by key, then a
+// counter row; orders lock order rows, then the same aggregates), so transactions wait for each other
+// but do not deadlock; should the database still report a deadlock or a serialization failure,
+// txRetry runs the transaction again.
 
 import (
 	"cmp"
