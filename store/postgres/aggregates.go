@@ -56,7 +56,6 @@ var sumColumns = func() string {
 // aggTable is one aggregate table and the statements that add to it. Each takes one array per key
 // column, then one per count column, rows in key order.
 type aggTable struct {
-	name string
 	// upsertClicks adds the click columns, upsertAll every column. The values must not be negative:
 	// PostgreSQL checks the row an upsert proposes against the CHECK constraints before it finds the
 	// conflict, so a negative value fails even when it would update a larger stored one.
@@ -66,7 +65,7 @@ type aggTable struct {
 	subtract string
 }
 
-// aggSQL builds the statements of table, keyed by keys (name and SQL type).
+// newAggTable builds the statements of table name, keyed by keys (column name and SQL type).
 func newAggTable(name string, keys ...[2]string) aggTable {
 	cols := strings.Split(countColumns, ", ")
 	var keyNames, arrays, match []string
@@ -94,7 +93,7 @@ func newAggTable(name string, keys ...[2]string) aggTable {
 	subtract := fmt.Sprintf("UPDATE %s AS a SET %s FROM unnest(%s) AS u(%s, %s) WHERE %s",
 		name, strings.Join(sets, ", "), strings.Join(arrays, ", "), strings.Join(keyNames, ", "), countColumns,
 		strings.Join(match, " AND "))
-	return aggTable{name: name, upsertClicks: upsert(clickFields), upsertAll: upsert(countFields), subtract: subtract}
+	return aggTable{upsertClicks: upsert(clickFields), upsertAll: upsert(countFields), subtract: subtract}
 }
 
 // The aggregate tables, in the order every writer locks them.
@@ -311,10 +310,10 @@ const txAttempts = 8
 // serialization failure (the database undid it, so nothing was written). fn gets ctx bounded by
 // Options.Timeout for its statements and must compute everything afresh on each run.
 func (s *Store) txRetry(ctx context.Context, what string, fn func(context.Context, pgx.Tx) error) error {
-	ctx, cancel := s.ctx(ctx)
+	ctx, cancel := s.ctx(ctx) // one bound for every attempt
 	defer cancel()
 	for attempt := 1; ; attempt++ {
-		err := s.tx(ctx, what, func(tx pgx.Tx) error { return fn(ctx, tx) })
+		err := s.inTx(ctx, what, fn)
 		if err == nil || attempt == txAttempts || !retryable(err) {
 			return err
 		}

@@ -19,10 +19,10 @@ package postgres
 //     counters by increments, never read and written back from Go.
 //
 // Every writer takes its locks phase by phase in one order (visitor marks by key, then click ids
-// sorted, then the aggregate tables in aggTables order with rows by key, then a counter row; orders
-// lock order rows, then the same aggregates), so transactions wait for each other but do not deadlock;
-// should the database still report a deadlock or a serialization failure, txRetry runs the
-// transaction again.
+// sorted, then the aggregate tables in the order aggDeltas.queue writes them, rows by key, then a
+// counter row; orders lock order rows, then the same aggregates), so transactions wait for each other
+// but do not deadlock; should the database still report a deadlock or a serialization failure,
+// txRetry runs the transaction again.
 
 import (
 	"cmp"
@@ -44,7 +44,9 @@ import (
 const pruneChunk = 5000
 
 const (
-	sqlLoggedIDs = `SELECT id FROM clicks WHERE id = ANY($1::text[])`
+	// sqlLoggedIDs looks the ids up one by one in the primary key: written as a join, its plan does not
+	// turn into a scan of the log when a generic plan is cached while the log is small.
+	sqlLoggedIDs = `SELECT c.id FROM unnest($1::text[]) AS u(id) JOIN clicks c ON c.id = u.id`
 	// sqlMarkVisitors upserts the batch's visitor marks; last_ns is the latest new click of each.
 	sqlMarkVisitors = `INSERT INTO click_visitors AS v (code, visitor, last_ns)
 SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[])

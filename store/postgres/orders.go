@@ -24,8 +24,9 @@ import (
 // would take a count below zero.
 
 const (
-	sqlLockOrders = `SELECT order_id, doc FROM orders WHERE seller_id = $1 AND order_id = ANY($2::text[])
-ORDER BY order_id FOR UPDATE`
+	sqlLockOrders = `SELECT o.order_id, o.doc FROM unnest($2::text[]) AS u(order_id)
+JOIN orders o ON o.seller_id = $1 AND o.order_id = u.order_id
+ORDER BY o.order_id FOR UPDATE OF o`
 	sqlInsertOrders = `INSERT INTO orders (seller_id, order_id, occurred_sec, occurred_at, doc)
 SELECT $1, * FROM unnest($2::text[], $3::bigint[], $4::timestamptz[], $5::jsonb[])
 ON CONFLICT (seller_id, order_id) DO NOTHING`
