@@ -187,6 +187,11 @@ func TestMigrateToPostgres(t *testing.T) {
 		t.Fatalf("migrate printed:\n%s", stdout)
 	}
 	t.Logf("migrate printed:\n%s", stdout)
+	rc, _, stderr = runMain(t, map[string]string{"KERANJANG_DB": db}, "migrate", url)
+	if rc != 1 || !strings.Contains(stderr, "not empty") {
+		t.Fatalf("a second migrate into the same database: exit %d, %q", rc, stderr)
+	}
+
 
 	src, err := store.Open(db, store.Options{Now: fx.Clock.Now})
 	if err != nil {
@@ -199,11 +204,6 @@ func TestMigrateToPostgres(t *testing.T) {
 	}
 	defer dst.Close()
 	dumptest.Compare(t, fx, src, dst)
-
-	rc, _, stderr = runMain(t, map[string]string{"KERANJANG_DB": db}, "migrate", url)
-	if rc != 1 || !strings.Contains(stderr, "not empty") {
-		t.Fatalf("a second migrate into the same database: exit %d, %q", rc, stderr)
-	}
 
 	backup := filepath.Join(dir, "pg.dump")
 	rc, stdout, stderr = runMain(t, map[string]string{"KERANJANG_DB": url}, "backup", backup)
