@@ -192,7 +192,6 @@ func TestMigrateToPostgres(t *testing.T) {
 		t.Fatalf("a second migrate into the same database: exit %d, %q", rc, stderr)
 	}
 
-
 	src, err := store.Open(db, store.Options{Now: fx.Clock.Now})
 	if err != nil {
 		t.Fatal(err)
