@@ -62,6 +62,7 @@ type Store struct {
 	salt      []byte
 	rand      lockedReader // Options.Rand behind a lock
 	closed    atomic.Bool
+	targets   targetCache // Target's answers (catalogue.go)
 }
 
 var _ contract.Store = (*Store)(nil)
