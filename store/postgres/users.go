@@ -611,14 +611,15 @@ const sqlStats = `SELECT
 	(SELECT count(*) FROM sellers),
 	(SELECT count(*) FROM applications WHERE status = 'pending'),
 	(SELECT count(*) FROM products),
-	(SELECT count(*) FROM links)`
+	(SELECT count(*) FROM links),
+	(SELECT queued FROM outbox_counters)`
 
 // Stats counts users (and those reachable), sellers, pending applications, products, links, clicks,
 // bot and orphan visits, and orders; Outbox is the number of queued messages.
 func (s *Store) Stats(ctx context.Context) (affiliate.Stats, error) {
 	var st affiliate.Stats
 	err := s.statement(ctx, "stats", func(ctx context.Context) error {
-		return s.pool.QueryRow(ctx, sqlStats).Scan(&st.Users, &st.Reachable, &st.Sellers, &st.Pending, &st.Products, &st.Links)
+		return s.pool.QueryRow(ctx, sqlStats).Scan(&st.Users, &st.Reachable, &st.Sellers, &st.Pending, &st.Products, &st.Links, &st.Outbox)
 	})
 	if err != nil {
 		return affiliate.Stats{}, err
