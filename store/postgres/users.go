@@ -624,7 +624,14 @@ func (s *Store) Stats(ctx context.Context) (affiliate.Stats, error) {
 	if err != nil {
 		return affiliate.Stats{}, err
 	}
-	// TODO(stats): Clicks, Bots, Orphans (the click counters), Orders (the orders table) and Outbox (queued
-	// messages) come from the tables of migrations 00002 and 00003.
+	// Clicks, bot and orphan visits and orders: the click counters and the orders of migration 00002.
+	err = s.statement(ctx, "stats", func(ctx context.Context) error {
+		var err error
+		st.Clicks, st.Bots, st.Orphans, st.Orders, err = clickStats(ctx, s.pool)
+		return err
+	})
+	if err != nil {
+		return affiliate.Stats{}, err
+	}
 	return st, nil
 }
