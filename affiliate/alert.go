@@ -80,8 +80,8 @@ type AlertProgress struct {
 // NewAlert checks and normalizes a policy alert: a title of 1–MaxAlertTitleLen characters, a body of at
 // most MaxAlertBodyLen, an optional https URL (see ValidateShopURL) and a known audience.
 func NewAlert(title, body, url string, aud Audience, source string) (Alert, error) {
-	title = strings.Join(strings.Fields(title), " ")
-	body = strings.TrimSpace(body)
+	title = strings.Join(strings.Fields(CleanText(title)), " ")
+	body = strings.TrimSpace(CleanText(body))
 	switch n := len([]rune(title)); {
 	case n == 0:
 		return Alert{}, Errorf(EInvalid, "alert_title_empty")
@@ -203,7 +203,7 @@ func BroadcastKey(sellerID int64, broadcastID uint64, userID int64) string {
 
 // ValidateBroadcast trims and checks a broadcast text.
 func ValidateBroadcast(s string) (string, error) {
-	s = strings.TrimSpace(s)
+	s = strings.TrimSpace(CleanText(s))
 	n := len([]rune(s))
 	if n == 0 {
 		return "", Errorf(EInvalid, "broadcast_empty")

@@ -44,7 +44,7 @@ type Product struct {
 
 // ValidateProductName trims and checks a product name.
 func ValidateProductName(s string) (string, error) {
-	s = strings.Join(strings.Fields(s), " ")
+	s = strings.Join(strings.Fields(CleanText(s)), " ")
 	n := utf8.RuneCountInString(s)
 	if n == 0 {
 		return "", Errorf(EInvalid, "name_empty")
@@ -57,7 +57,7 @@ func ValidateProductName(s string) (string, error) {
 
 // ValidateDescription trims and checks a description (may be empty).
 func ValidateDescription(s string) (string, error) {
-	s = strings.TrimSpace(s)
+	s = strings.TrimSpace(CleanText(s))
 	if utf8.RuneCountInString(s) > MaxDescriptionLen {
 		return "", Errorf(EInvalid, "description_long", MaxDescriptionLen)
 	}

@@ -57,7 +57,7 @@ func TextLen(s string) int {
 // ValidateFeedbackText trims a feedback text and checks it is not empty and at most MaxFeedbackLen
 // characters, counted as Telegram counts them (UTF-16 units of the text as the seller reads it).
 func ValidateFeedbackText(s string) (string, error) {
-	s = strings.TrimSpace(s)
+	s = strings.TrimSpace(CleanText(s))
 	if s == "" {
 		return "", Errorf(EInvalid, "feedback_empty")
 	}

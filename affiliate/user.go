@@ -169,7 +169,7 @@ type Application struct {
 
 // ValidateShopName trims and checks a shop name.
 func ValidateShopName(s string) (string, error) {
-	s = strings.Join(strings.Fields(s), " ")
+	s = strings.Join(strings.Fields(CleanText(s)), " ")
 	n := len([]rune(s))
 	if n == 0 {
 		return "", Errorf(EInvalid, "shop_name_empty")

@@ -20,8 +20,8 @@ import (
 func (h *Handler) start(ctx context.Context, c *Call) error {
 	f := c.From
 	u, created, err := h.deps.Accounts.RegisterUser(ctx, affiliate.User{
-		ID: f.ID, ChatID: f.ID, FirstName: bot.Truncate(f.FirstName, 64), LastName: bot.Truncate(f.LastName, 64),
-		Username: bot.Truncate(f.Username, 64), Lang: affiliate.LangFromCode(f.LanguageCode),
+		ID: f.ID, ChatID: f.ID, FirstName: bot.Truncate(affiliate.CleanText(f.FirstName), 64), LastName: bot.Truncate(affiliate.CleanText(f.LastName), 64),
+		Username: bot.Truncate(affiliate.CleanText(f.Username), 64), Lang: affiliate.LangFromCode(f.LanguageCode),
 		TimeZone: h.cfg.DefaultZone.String(), DigestMinute: affiliate.DefaultDigestMinute, AlertsOn: true,
 		Reachable: true,
 	})

@@ -74,7 +74,7 @@ var options = []option{
 	{"KERANJANG_BOT_API_URL", "bot-api-url", "https://api.telegram.org", "Bot API base URL", false},
 	{"KERANJANG_ADMIN_IDS", "admin-ids", "", "comma-separated Telegram user ids of admins", false},
 	{"KERANJANG_ADMIN_TOKEN", "admin-token", "", "bearer token for the admin HTTP routes (empty: off)", false},
-	{"KERANJANG_DB", "db", "keranjang.db", "bbolt database file", false},
+	{"KERANJANG_DB", "db", "keranjang.db", "bbolt database file, or a postgres:// URL for PostgreSQL", false},
 	{"KERANJANG_HTTP_ADDR", "http-addr", ":8080", "HTTP listen address", false},
 	{"KERANJANG_METRICS_ADDR", "metrics-addr", "127.0.0.1:9464", "listen address of /metrics (empty: off)", true},
 	{"KERANJANG_PUBLIC_URL", "public-url", "http://localhost:8080", "base URL of basket links", false},
@@ -365,4 +365,25 @@ func splitHostPort(addr string) (string, string, error) {
 		return "", "", fmt.Errorf("%q must be host:port or :port", addr)
 	}
 	return addr[:i], addr[i+1:], nil
+}
+
+// displayDB is KERANJANG_DB as logs and messages may show it: a PostgreSQL URL without its password
+// (in the user-info part or as a password parameter); a file path as it is.
+func displayDB(db string) string {
+	if !isPostgresURL(db) {
+		return db
+	}
+	u, err := url.Parse(db)
+	if err != nil {
+		return "postgres://(unparsable URL)"
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	q := u.Query()
+	if q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
 }

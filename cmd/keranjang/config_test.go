@@ -98,6 +98,19 @@ func TestConfigNeverPrintsSecrets(t *testing.T) {
 	}
 }
 
+func TestDisplayDBHidesPasswords(t *testing.T) {
+	for in, want := range map[string]string{
+		"/data/keranjang.db":                                         "/data/keranjang.db",
+		"postgres://k:s3cretpw@db:5432/k?sslmode=disable":            "postgres://k:xxxxx@db:5432/k?sslmode=disable",
+		"postgresql://db/k?user=k&password=s3cretpw&sslmode=require": "postgresql://db/k?password=xxxxx&sslmode=require&user=k",
+		"postgres://k@db/k":                                          "postgres://k@db/k",
+	} {
+		if got := displayDB(in); got != want || strings.Contains(got, "s3cretpw") {
+			t.Errorf("displayDB(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 // TestReadmeListsEveryOption keeps the README's configuration table complete.
 func TestReadmeListsEveryOption(t *testing.T) {
 	readme, err := os.ReadFile("../../README.md")

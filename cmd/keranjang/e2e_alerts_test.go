@@ -44,9 +44,11 @@ func newAlertsWorld(t *testing.T) *alertsWorld {
 }
 
 func TestE2EAlerts(t *testing.T) {
-	t.Run("Policy", testPolicyAlert)
-	t.Run("API", testAlertsAPI)
-	t.Run("Broadcast", testBroadcast)
+	forEachBackend(t, func(t *testing.T) {
+		t.Run("Policy", testPolicyAlert)
+		t.Run("API", testAlertsAPI)
+		t.Run("Broadcast", testBroadcast)
+	})
 }
 
 // An admin drafts a policy alert, sends it to all users and watches the progress message turn into the

@@ -289,7 +289,7 @@ func testCatalogue(t *testing.T) {
 		s.say(t, reseller, "/start")
 		title := func(i int) string {
 			// 100 characters, as marketplace titles are: emoji and ampersands included.
-			r := []rune(fmt.Sprintf("%02d 🔥PROMO🔥 Gamis Syari Jumbo Busui & Wudhu Friendly ✨ Wolfis & Jersey Premium ✨ Free Hijab 🌸🌸🌸🌸🌸🌸🌸🌸", i))
+			r := []rune(fmt.Sprintf("%02d 🔥PROMO🔥 Gamis Syari Jumbo Busui & Wudhu Friendly ✨ Wolfis & Jersey Premium ✨ Free Hijab 🌸🌸🌸🌸🌸🌸🌸🌸🌸", i))
 			return string(r[:100])
 		}
 		for i := range 22 {

@@ -11,7 +11,9 @@ import (
 // hers at 21:00 WIT, which is 19:00 in Jakarta, and one in WIB at 21:00 WIB; each covers the day with its
 // order; a second run and a run after a restart send nothing more. The clock stands still unless the test
 // moves it, and the job is run by hand, never waited for.
-func TestE2EDigest(t *testing.T) {
+func TestE2EDigest(t *testing.T) { forEachBackend(t, testDigestEndToEnd) }
+
+func testDigestEndToEnd(t *testing.T) {
 	clock := standingClock() // 10:00 in Jakarta today
 	s := newShopWith(t, Options{Now: clock.Now, RateBurst: scripted})
 	s.addTas(t)

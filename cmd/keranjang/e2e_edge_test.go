@@ -19,6 +19,7 @@ import (
 	"github.com/keranjang/keranjang/internal/secret"
 	"github.com/keranjang/keranjang/internal/tgfake"
 	"github.com/keranjang/keranjang/store"
+	"github.com/keranjang/keranjang/store/contract"
 )
 
 // testEdge covers the Telegram edge: groups, updates of every odd kind, the inbound rate limit, panicking
@@ -124,7 +125,7 @@ func testEdge(t *testing.T) {
 		handled = e.handled(t)
 		member("kicked")
 		e.waitHandled(t, handled+1)
-		e.withStoppedApp(t, func(st *store.Store) {
+		e.withStoppedApp(t, func(st contract.Store) {
 			got, err := st.GetUser(t.Context(), u.ID)
 			if err != nil {
 				t.Fatal(err)

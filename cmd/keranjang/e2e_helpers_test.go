@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"regexp"
@@ -18,8 +19,10 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/keranjang/keranjang/internal/clocktest"
+	"github.com/keranjang/keranjang/internal/pgtest"
 	"github.com/keranjang/keranjang/internal/tgfake"
 	"github.com/keranjang/keranjang/store"
+	"github.com/keranjang/keranjang/store/contract"
 	"github.com/keranjang/keranjang/track"
 )
 
@@ -44,6 +47,13 @@ func startE2E(t *testing.T, env map[string]string, opt Options, fakeOpts ...tgfa
 	t.Helper()
 	if opt.Now == nil {
 		opt.Now = morningClock()
+	}
+	if onPostgres(t) {
+		env = maps.Clone(env)
+		if env == nil {
+			env = map[string]string{}
+		}
+		env["KERANJANG_DB"] = pgtest.URL(t)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), e2eWait)
 	defer cancel()
@@ -443,14 +453,36 @@ func apiKey(t *testing.T, m tgfake.Message) string {
 	return key
 }
 
+// openStore opens the test's database (of either backend) as the app does.
+func (e *e2e) openStore(t *testing.T) (contract.Store, error) {
+	t.Helper()
+	return openStore(t.Context(), e.sb.cfg, e.sb.log, store.Options{})
+}
+
+// forEachBackend runs run as subtest "bbolt", and as subtest "postgres" when KERANJANG_TEST_POSTGRES
+// names a server. startE2E reads the backend from the subtest's name, so every test below either runs on
+// its own database of that backend.
+func forEachBackend(t *testing.T, run func(t *testing.T)) {
+	t.Run("bbolt", run)
+	if os.Getenv(pgtest.Env) != "" {
+		t.Run("postgres", run)
+	}
+}
+
+// onPostgres reports whether t runs under forEachBackend's "postgres" subtest.
+func onPostgres(t *testing.T) bool {
+	_, rest, ok := strings.Cut(t.Name(), "/")
+	return ok && (rest == "postgres" || strings.HasPrefix(rest, "postgres/"))
+}
+
 // withStoppedApp shuts the app down in order, lets fn look at the database, and starts the app again.
-func (e *e2e) withStoppedApp(t *testing.T, fn func(st *store.Store)) {
+func (e *e2e) withStoppedApp(t *testing.T, fn func(st contract.Store)) {
 	t.Helper()
 	e.waitConfirmed(t)
 	if err := e.sb.stopApp(); err != nil {
 		t.Fatalf("shutdown: %v", err)
 	}
-	st, err := store.Open(e.sb.cfg.DB, store.Options{})
+	st, err := e.openStore(t)
 	if err != nil {
 		t.Fatalf("open the store after shutdown: %v", err)
 	}

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/keranjang/keranjang/internal/tgfake"
-	"github.com/keranjang/keranjang/store"
 )
 
 // testLifecycle covers restarts and the ordered shutdown.
@@ -128,7 +127,7 @@ func testShutdownWhileBusy(t *testing.T) {
 			t.Logf("shutdown took %v (err %v)", took.Round(time.Millisecond), err)
 
 			// Every acknowledged click was written before the database closed.
-			st, err := store.Open(e.sb.cfg.DB, store.Options{})
+			st, err := e.openStore(t)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -14,15 +14,17 @@ import (
 	"time"
 
 	"github.com/keranjang/keranjang/affiliate"
-	"github.com/keranjang/keranjang/store"
+	"github.com/keranjang/keranjang/store/contract"
 	"github.com/keranjang/keranjang/track"
 )
 
 // TestE2EOrders runs the conversions API end to end: a shop's signed postbacks through real HTTP, the
 // order in the store, and the affiliate's notices through the fake Bot API.
 func TestE2EOrders(t *testing.T) {
-	t.Run("postbacks", testPostbacks)
-	t.Run("apikey snippet", testAPIKeySnippet)
+	forEachBackend(t, func(t *testing.T) {
+		t.Run("postbacks", testPostbacks)
+		t.Run("apikey snippet", testAPIKeySnippet)
+	})
 }
 
 // post sends a signed postback as seller with key, at the app's clock shifted by skew; sig overrides the
@@ -147,7 +149,7 @@ func testPostbacks(t *testing.T) {
 		}
 		mustContain(t, s.waitNew(t, s.ani.ID, before, 1)[0].PlainText, st.words...)
 	}
-	s.withStoppedApp(t, func(st *store.Store) {
+	s.withStoppedApp(t, func(st contract.Store) {
 		o, err := st.GetOrder(t.Context(), s.budi.ID, "INV-7")
 		if err != nil || o.Status != affiliate.OrderRefunded || o.Reversed != 43750 || o.RefundedAmount != 350000 {
 			t.Fatalf("stored %+v %v", o, err)

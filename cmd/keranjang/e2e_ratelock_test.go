@@ -14,7 +14,9 @@ import (
 // enrolled affiliate's new orders earn the new rate too. The commission is checked where the shop sees it
 // (the postback's answer) and where each affiliate sees it (/earnings). The clock stands still unless the
 // test moves it, so the 30 days pass without waiting.
-func TestE2ERateLock(t *testing.T) {
+func TestE2ERateLock(t *testing.T) { forEachBackend(t, testRateLock) }
+
+func testRateLock(t *testing.T) {
 	clock := standingClock()
 	s := newShopWith(t, Options{Now: clock.Now, RateBurst: scripted})
 	s.addTas(t) // #1 Tas Anyaman, Rp123.457 at 10%

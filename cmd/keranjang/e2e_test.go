@@ -8,7 +8,10 @@ package main
 // Every test starts its own system on a temporary database and builds the state it needs with the
 // fixtures in e2e_fixtures_test.go, so any one runs alone:
 //
-//	go test -run 'TestE2E/Catalogue/join_by_button' ./cmd/keranjang/
+//	go test -run 'TestE2E/bbolt/Catalogue/join_by_button' ./cmd/keranjang/
+//
+// Each suite runs once per backend (forEachBackend): on a bbolt file, and on a PostgreSQL schema of its
+// own when KERANJANG_TEST_POSTGRES names a server (.ci/run sets it).
 //
 // When a test ends, startE2E checks that the fake refused none of the bot's calls and that every button
 // pressed was answered exactly once.
@@ -17,11 +20,13 @@ import "testing"
 
 // TestE2E is the end-to-end suite, one group per concern; the groups live in e2e_<concern>_test.go.
 func TestE2E(t *testing.T) {
-	t.Run("Account", testAccount)
-	t.Run("Sellers", testSellers)
-	t.Run("Catalogue", testCatalogue)
-	t.Run("Tracking", testTracking)
-	t.Run("API", testAPI)
-	t.Run("Edge", testEdge)
-	t.Run("Lifecycle", testLifecycle)
+	forEachBackend(t, func(t *testing.T) {
+		t.Run("Account", testAccount)
+		t.Run("Sellers", testSellers)
+		t.Run("Catalogue", testCatalogue)
+		t.Run("Tracking", testTracking)
+		t.Run("API", testAPI)
+		t.Run("Edge", testEdge)
+		t.Run("Lifecycle", testLifecycle)
+	})
 }

@@ -73,7 +73,7 @@ func logConfig(log zerolog.Logger, c Config) {
 		Str("bot_api_url", c.BotAPIURL).
 		Int("admins", len(c.AdminIDs)).
 		Str("admin_token", setOrUnset(c.AdminToken.IsSet())).
-		Str("db", c.DB).
+		Str("db", displayDB(c.DB)).
 		Str("http_addr", c.HTTPAddr).
 		Str("metrics_addr", metrics).
 		Str("public_url", c.PublicURL).
