@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net/url"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -65,7 +64,7 @@ func migrate(ctx context.Context, args []string, lookupEnv lookupFunc, stdout, s
 	}
 	dest := fset.Arg(0)
 	if !isPostgresURL(dest) {
-		return fmt.Errorf("migrate: %q is not a postgres:// URL", redactURL(dest))
+		return errors.New("migrate: the destination is not a postgres:// (or postgresql://) URL")
 	}
 	given := map[string]bool{}
 	fset.Visit(func(f *flag.Flag) { given[f.Name] = true })
@@ -94,7 +93,7 @@ func migrate(ctx context.Context, args []string, lookupEnv lookupFunc, stdout, s
 
 	dst, err := postgres.Open(ctx, dest, store.Options{})
 	if err != nil {
-		return fmt.Errorf("migrate: %s: %w", redactURL(dest), err)
+		return fmt.Errorf("migrate: %s: %w", displayDB(dest), err)
 	}
 	defer dst.Close()
 	if _, err := src.file.Seek(0, io.SeekStart); err != nil {
@@ -104,18 +103,23 @@ func migrate(ctx context.Context, args []string, lookupEnv lookupFunc, stdout, s
 	if err != nil {
 		return fmt.Errorf("migrate: %s: %w", src.name, err)
 	}
-	if _, err := dst.Import(ctx, r); err != nil {
-		return fmt.Errorf("migrate: %s: %w", redactURL(dest), err)
+	res, err := dst.Import(ctx, r)
+	if err != nil {
+		return fmt.Errorf("migrate: %s: %w", displayDB(dest), err)
 	}
 	held, err := dst.DumpCounts(ctx)
 	if err != nil {
-		return fmt.Errorf("migrate: %s: %w", redactURL(dest), err)
+		return fmt.Errorf("migrate: %s: %w", displayDB(dest), err)
 	}
 	dstStats, err := dst.Stats(ctx)
 	if err != nil {
-		return fmt.Errorf("migrate: %s: %w", redactURL(dest), err)
+		return fmt.Errorf("migrate: %s: %w", displayDB(dest), err)
 	}
-	fmt.Fprintf(stdout, "migrate: copied %s to %s\n\n", src.name, redactURL(dest))
+	fmt.Fprintf(stdout, "migrate: copied %s to %s\n\n", src.name, displayDB(dest))
+	if res.NULs > 0 {
+		fmt.Fprintf(stdout, "migrate: %d records held NUL characters in their text, which PostgreSQL cannot store: "+
+			"they were dropped\n\n", res.NULs)
+	}
 	if differ := printMigration(stdout, src.counts, held, src.stats, dstStats); differ > 0 {
 		return fmt.Errorf("migrate: %d counts differ between the source and the destination (marked ✗ above); "+
 			"the destination holds the copy as it is: empty it before you try again", differ)
@@ -282,19 +286,6 @@ func printMigration(w io.Writer, src, dst storedump.Counts, srcStats, dstStats a
 	return differ
 }
 
-// redactURL is a database URL fit to print: its password, in the user info or in the query, replaced.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "(a database URL that does not parse)"
-	}
-	if q := u.Query(); q.Has("password") {
-		q.Set("password", "xxxxx")
-		u.RawQuery = q.Encode()
-	}
-	return u.Redacted()
-}
-
 // backupPostgres is keranjang backup of a PostgreSQL database: a dump written by the store's Backup into
 // out (through writeChecked), read back whole before it takes the name. A running keranjang serve is
 // no obstacle: the dump is one snapshot and holds up no writer.
@@ -309,7 +300,7 @@ func backupPostgres(ctx context.Context, cfg Config, out string, stdout io.Write
 		return fmt.Errorf("backup: %w", err)
 	}
 	fmt.Fprintf(stdout, "backup: wrote %d bytes to %s from %s (a dump of schema %d; keranjang migrate --from restores it)\n",
-		n, out, redactURL(cfg.DB), schema)
+		n, out, displayDB(cfg.DB), schema)
 	return nil
 }
 

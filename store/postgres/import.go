@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -20,6 +21,16 @@ var ErrNotEmpty = errors.New("the database is not empty")
 // database take turns (and the second finds the first's data). See migrationLockID.
 const importLockID = 0x6b72_6a67_0002
 
+// ImportResult is what Import loaded.
+type ImportResult struct {
+	// Held is what the database holds of every kind of item after the import: the dump's counts.
+	Held dump.Counts
+	// NULs is the number of items with text from which NUL characters were dropped: PostgreSQL stores
+	// no NUL in text, and a bbolt database written before affiliate.CleanText guarded every input may
+	// hold some (in a name, a flow's input, a message).
+	NULs int64
+}
+
 // Import loads a dump (package dump: `keranjang migrate` from a bbolt database, or a Backup of this
 // backend) into this database, which must hold no data: Open has made its tables and nothing has been
 // written to them. A database with data is refused with an error wrapping ErrNotEmpty.
@@ -28,13 +39,16 @@ const importLockID = 0x6b72_6a67_0002
 // of one table is streamed from r into it by COPY, as it is read, so a dump is never held in memory;
 // the digest schedule's handled dates and the API keys go through temporary tables into the rows they
 // belong to, and the sellers' rows follow from the users'. The visitor salt and the counters are the
-// dump's, and every id sequence continues past the dump's next value and every id stored. Before it
-// commits, Import counts what the database holds of every kind (as DumpCounts does) and refuses to
-// commit when that differs from what the dump held; it returns those counts. The store's visitor salt
-// is the dump's once Import has returned.
-func (s *Store) Import(ctx context.Context, r *dump.Reader) (dump.Counts, error) {
+// dump's, and every id sequence continues past the dump's next value and every id stored. Text is
+// stored as it is, but for NUL characters, which PostgreSQL refuses and which are dropped (see
+// ImportResult). Before it commits, Import counts what the database holds of every kind (as DumpCounts
+// does) and refuses to commit when that differs from what the dump held.
+//
+// Import is for a store that serves nothing yet (`keranjang migrate`): its visitor salt becomes the
+// dump's once Import has returned.
+func (s *Store) Import(ctx context.Context, r *dump.Reader) (ImportResult, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("import: %w", err)
+		return ImportResult{}, fmt.Errorf("import: %w", err)
 	}
 	im := &importer{r: r, seqs: map[string]uint64{}}
 	var held dump.Counts
@@ -56,10 +70,10 @@ func (s *Store) Import(ctx context.Context, r *dump.Reader) (dump.Counts, error)
 		return checkCounts(r.Counts(), held)
 	})
 	if err != nil {
-		return held, fmt.Errorf("import: %w", err)
+		return ImportResult{Held: held}, fmt.Errorf("import: %w", err)
 	}
 	s.salt = append([]byte(nil), im.meta.Salt...)
-	return held, nil
+	return ImportResult{Held: held, NULs: im.nuls}, nil
 }
 
 // importer is the state of one Import.
@@ -69,6 +83,7 @@ type importer struct {
 	next dump.Item // the item read and not yet loaded; nil for none
 	meta *dump.Meta
 	seqs map[string]uint64
+	nuls int64 // items with NUL characters dropped
 }
 
 // sqlFirstData names the first table that holds data (” for none): the tables of every migration, and
@@ -196,6 +211,9 @@ func (c *copySource) Next() bool {
 	if err != nil || t != c.table {
 		return false
 	}
+	if it, c.err = c.im.dropNUL(it); c.err != nil {
+		return false
+	}
 	if c.row, c.err = t.row(it); c.err != nil {
 		return false
 	}
@@ -205,6 +223,64 @@ func (c *copySource) Next() bool {
 
 func (c *copySource) Values() ([]any, error) { return c.row, nil }
 func (c *copySource) Err() error             { return c.err }
+
+// dropNUL returns it without NUL characters in any of its strings, counting the items that had some.
+// The kinds of items the program makes from its own ids and codes alone (clicks, visitor marks,
+// counts), which are most of a large dump, are not looked at.
+func (im *importer) dropNUL(it dump.Item) (dump.Item, error) {
+	switch it.(type) {
+	case dump.Click, dump.Visitor, dump.Aggregate, dump.Total:
+		return it, nil
+	}
+	v := reflect.New(reflect.TypeOf(it)).Elem()
+	v.Set(reflect.ValueOf(it))
+	if !stripNUL(v) {
+		return it, nil
+	}
+	im.nuls++
+	return v.Interface().(dump.Item), nil
+}
+
+// stripNUL drops NUL characters from every string in v, which must be settable, and reports whether
+// it changed any.
+func stripNUL(v reflect.Value) bool {
+	changed := false
+	switch v.Kind() {
+	case reflect.String:
+		if s := v.String(); strings.IndexByte(s, 0) >= 0 {
+			v.SetString(strings.ReplaceAll(s, "\x00", ""))
+			changed = true
+		}
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if f := v.Field(i); f.CanSet() {
+				changed = stripNUL(f) || changed
+			}
+		}
+	case reflect.Slice:
+		for i := range v.Len() {
+			changed = stripNUL(v.Index(i)) || changed
+		}
+	case reflect.Map:
+		if v.IsNil() {
+			break
+		}
+		out := reflect.MakeMapWithSize(v.Type(), v.Len())
+		for it := v.MapRange(); it.Next(); {
+			k := reflect.New(v.Type().Key()).Elem()
+			k.Set(it.Key())
+			e := reflect.New(v.Type().Elem()).Elem()
+			e.Set(it.Value())
+			changed = stripNUL(k) || changed
+			changed = stripNUL(e) || changed
+			out.SetMapIndex(k, e)
+		}
+		if changed {
+			v.Set(out)
+		}
+	}
+	return changed
+}
 
 // importTable is a table that items are copied into, with how an item becomes a row.
 type importTable struct {

@@ -84,9 +84,13 @@ func filledBolt(t *testing.T) (*store.Store, dumptest.Fixture) {
 func TestImportFromBolt(t *testing.T) {
 	b, fx := filledBolt(t)
 	pg := open(t, pgtest.URL(t), fx.Clock.Now)
-	held, err := pg.Import(t.Context(), reader(t, exportAll(t, b, "bbolt")))
+	res, err := pg.Import(t.Context(), reader(t, exportAll(t, b, "bbolt")))
 	if err != nil {
 		t.Fatal(err)
+	}
+	held := res.Held
+	if res.NULs != 0 {
+		t.Fatalf("%d items had NUL characters", res.NULs)
 	}
 	if c, err := pg.DumpCounts(t.Context()); err != nil || !c.Equal(held) || held[dump.KindClick] != int64(len(fx.Clicks)) {
 		t.Fatalf("dump counts %v %v; import held %v", c, err, held)
@@ -197,5 +201,44 @@ func TestImportAtomic(t *testing.T) {
 	}
 	if err := s.Export(ctx, nil); !errors.Is(err, context.Canceled) {
 		t.Fatalf("export with a cancelled context: %v", err)
+	}
+}
+
+// TestImportDropsNUL: a bbolt database may hold text with NUL characters (written before every input
+// went through affiliate.CleanText), which PostgreSQL refuses; the import drops them and says how many
+// records had some.
+func TestImportDropsNUL(t *testing.T) {
+	b, err := store.Open(filepath.Join(t.TempDir(), "k.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ctx := t.Context()
+	if _, _, err := b.RegisterUser(ctx, affiliate.User{ID: 20, ChatID: 20, FirstName: "A\x00ni", TimeZone: "Asia/Jakarta", DigestMinute: -1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.SaveFlow(ctx, affiliate.Flow{UserID: 20, Name: "addproduct", Step: "name", Data: map[string]string{"na\x00me": "Kopi\x00"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Enqueue(ctx, []affiliate.OutboxMessage{{Key: "k", UserID: 20, ChatID: 20, Text: "Halo A\x00ni",
+		Buttons: [][]affiliate.Button{{{Text: "O\x00K", Data: "ok"}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	pg := open(t, pgtest.URL(t), time.Now)
+	res, err := pg.Import(ctx, reader(t, exportAll(t, b, "bbolt")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.NULs != 3 {
+		t.Errorf("%d records with NULs, want 3", res.NULs)
+	}
+	if u, err := pg.GetUser(ctx, 20); err != nil || u.FirstName != "Ani" {
+		t.Errorf("user %+v %v", u, err)
+	}
+	if f, _, err := pg.GetFlow(ctx, 20); err != nil || !reflect.DeepEqual(f.Data, map[string]string{"name": "Kopi"}) {
+		t.Errorf("flow %+v %v", f, err)
+	}
+	if m, err := pg.GetOutboxMessage(ctx, 1); err != nil || m.Text != "Halo Ani" || m.Buttons[0][0].Text != "OK" {
+		t.Errorf("message %+v %v", m, err)
 	}
 }
