@@ -17,7 +17,9 @@ import (
 // OutboxChannel is the PostgreSQL notification channel of the outbox. Enqueue notifies it, inside its
 // transaction (so the notification is delivered at commit, and never for a rolled-back one), whenever it
 // queues at least one message; the instance that runs the outbox worker LISTENs on it to wake the worker
-// at once rather than at its next poll, whichever instance queued the message.
+// at once rather than at its next poll, whichever instance queued the message. The payload is the
+// schema's name (current_schema()): channels belong to the database, so a listener can pass over the
+// notifications of another keranjang that shares the database in another schema.
 const OutboxChannel = "keranjang_outbox"
 
 // The outbox (table outbox, see migrations/00003_outbox_alerts.sql) keeps the rules of the bbolt
@@ -165,7 +167,7 @@ func (s *Store) Enqueue(ctx context.Context, msgs []affiliate.OutboxMessage) (in
 		}
 		if queued > 0 {
 			// Delivered at commit to the instance whose outbox worker LISTENs (see OutboxChannel).
-			if _, err := tx.Exec(ctx, `SELECT pg_notify('`+OutboxChannel+`', '')`); err != nil {
+			if _, err := tx.Exec(ctx, `SELECT pg_notify('`+OutboxChannel+`', current_schema())`); err != nil {
 				return err
 			}
 		}

@@ -228,18 +228,28 @@ func TestEnqueueNotifies(t *testing.T) {
 	if _, err := conn.Exec(ctx, `LISTEN `+postgres.OutboxChannel); err != nil {
 		t.Fatal(err)
 	}
+	var schema string
+	if err := conn.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+		t.Fatal(err)
+	}
+	// wait reports whether this schema's store notified within d. Channels belong to the database, not to
+	// a schema, so notifications of other tests' stores (another payload) are passed over.
 	wait := func(d time.Duration) bool {
 		t.Helper()
 		wctx, cancel := context.WithTimeout(ctx, d)
 		defer cancel()
-		n, err := conn.WaitForNotification(wctx)
-		if err != nil {
-			return false
+		for {
+			n, err := conn.WaitForNotification(wctx)
+			if err != nil {
+				return false
+			}
+			if n.Channel != postgres.OutboxChannel {
+				t.Fatalf("notification on %q", n.Channel)
+			}
+			if n.Payload == schema {
+				return true
+			}
 		}
-		if n.Channel != postgres.OutboxChannel {
-			t.Fatalf("notification on %q", n.Channel)
-		}
-		return true
 	}
 	if n, err := s.Enqueue(ctx, []affiliate.OutboxMessage{{Key: "a", UserID: 21, ChatID: 21, Text: "hi"}}); err != nil || n != 1 {
 		t.Fatalf("enqueue %d %v", n, err)
