@@ -4,7 +4,8 @@
 //   - Elector: exactly one instance at a time leads and runs what must run once (the scheduler and the
 //     outbox worker). Leadership is a session advisory lock held on a connection of its own, never a
 //     pooled one; the leader LISTENs on that connection for work that other instances queue.
-//   - PollLock: at most one instance long-polls Telegram for the bot's updates.
+//   - UpdatesLock: the bot's updates come one way only: one instance long-polls Telegram (LockPoller),
+//     or any number receive them by webhook (LockWebhook), never both.
 //   - Guard: in webhook mode any instance handles any update; the guard (bot.Guard) keeps a chat to one
 //     instance at a time (an advisory lock per chat, held on a pooled connection for the handler's
 //     duration) and an update to one handling (the telegram_updates table).

@@ -6,8 +6,9 @@ import (
 	"time"
 )
 
-// TestPollLock: a second poller on the same database is refused at once; once the first closes, it may
-// poll. A poller whose session dies takes the lock again on a new connection.
+// TestPollLock: a second poller on the same database is refused at once, and so is a webhook instance;
+// once the first closes, another may poll. A poller whose session dies takes the lock again on a new
+// connection.
 func TestPollLock(t *testing.T) {
 	u := schemaURL(t)
 	pool := newPool(t, u)
@@ -40,10 +41,41 @@ func TestPollLock(t *testing.T) {
 		t.Fatalf("second poller after the first reconnected: %v, want ErrPollerRunning", err)
 	}
 
+	if _, err := LockWebhook(t.Context(), u, testOpts()); !errors.Is(err, ErrPollerRunning) {
+		t.Fatalf("webhook instance beside a poller: %v, want ErrPollerRunning", err)
+	}
+
 	_ = first.Close()
 	second, err := LockPoller(t.Context(), u, testOpts())
 	if err != nil {
 		t.Fatalf("poller after the first closed: %v", err)
 	}
 	_ = second.Close()
+}
+
+// TestWebhookInstancesExcludeAPoller: any number of webhook instances share the database; a poller is
+// refused while one of them runs, and may start once they are gone.
+func TestWebhookInstancesExcludeAPoller(t *testing.T) {
+	u := schemaURL(t)
+	a, err := LockWebhook(t.Context(), u, testOpts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := LockWebhook(t.Context(), u, testOpts())
+	if err != nil {
+		t.Fatalf("second webhook instance: %v", err)
+	}
+	if _, err := LockPoller(t.Context(), u, testOpts()); !errors.Is(err, ErrWebhookRunning) {
+		t.Fatalf("poller beside webhook instances: %v, want ErrWebhookRunning", err)
+	}
+	_ = a.Close()
+	if _, err := LockPoller(t.Context(), u, testOpts()); !errors.Is(err, ErrWebhookRunning) {
+		t.Fatalf("poller beside one webhook instance: %v, want ErrWebhookRunning", err)
+	}
+	_ = b.Close()
+	p, err := LockPoller(t.Context(), u, testOpts())
+	if err != nil {
+		t.Fatalf("poller once the webhook instances stopped: %v", err)
+	}
+	_ = p.Close()
 }

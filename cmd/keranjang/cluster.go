@@ -14,20 +14,19 @@ import (
 )
 
 // clustered is this instance's part in a cluster of instances sharing one PostgreSQL database: the
-// election of the leader, the poller lock (long polling only) and the bot's guard. Each field is nil
-// when not (yet) made.
+// election of the leader, the claim on how updates come (one poller, or webhook instances) and the bot's
+// guard. Each field is nil when not (yet) made.
 type clustered struct {
 	elector *cluster.Elector
-	poll    *cluster.PollLock
+	updates *cluster.UpdatesLock
 	guard   *cluster.Guard
 	stop    context.CancelFunc
 	done    chan struct{}
 }
 
 // joinCluster prepares the cluster side of an instance on PostgreSQL (nothing for an embedded
-// database): in polling mode it takes the poller lock, refusing to start when another instance polls;
-// it opens the bot's guard and builds the elector, which run starts. It returns the guard for the bot
-// (nil without a cluster).
+// database): it claims the updates (joinUpdates), opens the bot's guard and builds the elector, which
+// startLeading runs. It returns the guard for the bot (nil without a cluster).
 func (a *App) joinCluster(ctx context.Context, cfg Config, opt Options) (bot.Guard, error) {
 	pg, ok := a.store.(*postgres.Store)
 	if !ok {
@@ -37,17 +36,9 @@ func (a *App) joinCluster(ctx context.Context, cfg Config, opt Options) (bot.Gua
 	copt.Logger, copt.Metrics = a.log, a.leaderMetrics
 	c := &clustered{}
 	a.cluster = c
-	if cfg.WebhookURL == "" {
-		p, err := cluster.LockPoller(ctx, cfg.DB, copt)
-		if errors.Is(err, cluster.ErrPollerRunning) {
-			return nil, fmt.Errorf("%s: %w: stop the other instance, or run every instance in webhook mode "+
-				"(set %s and %s)", cfg.name("KERANJANG_DB"), err, cfg.name("KERANJANG_WEBHOOK_URL"),
-				cfg.name("KERANJANG_WEBHOOK_SECRET"))
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", cfg.name("KERANJANG_DB"), err)
-		}
-		c.poll = p
+	var err error
+	if c.updates, err = joinUpdates(ctx, cfg, copt); err != nil {
+		return nil, err
 	}
 	workers := opt.BotWorkers
 	if workers <= 0 {
@@ -63,6 +54,35 @@ func (a *App) joinCluster(ctx context.Context, cfg Config, opt Options) (bot.Gua
 	}
 	a.sched.ask = func(ctx context.Context, job string) error { return cluster.NotifyJob(ctx, pg.Pool(), job) }
 	return g, nil
+}
+
+// joinUpdates claims this instance's way of receiving updates: long polling only when no other instance
+// polls and none runs in webhook mode; webhook mode only when no instance polls. A refusal says what to
+// do about it, at once.
+func joinUpdates(ctx context.Context, cfg Config, copt cluster.Options) (*cluster.UpdatesLock, error) {
+	db, hook, secret := cfg.name("KERANJANG_DB"), cfg.name("KERANJANG_WEBHOOK_URL"), cfg.name("KERANJANG_WEBHOOK_SECRET")
+	if cfg.WebhookURL != "" {
+		l, err := cluster.LockWebhook(ctx, cfg.DB, copt)
+		if errors.Is(err, cluster.ErrPollerRunning) {
+			return nil, fmt.Errorf("%s: %w: stop it, or set %s and %s on it too", db, err, hook, secret)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", db, err)
+		}
+		return l, nil
+	}
+	l, err := cluster.LockPoller(ctx, cfg.DB, copt)
+	switch {
+	case errors.Is(err, cluster.ErrPollerRunning):
+		return nil, fmt.Errorf("%s: %w: stop the other instance, or run every instance in webhook mode (set %s and %s)",
+			db, err, hook, secret)
+	case errors.Is(err, cluster.ErrWebhookRunning):
+		return nil, fmt.Errorf("%s: %w: long polling would delete their webhook; set %s and %s on this instance too",
+			db, err, hook, secret)
+	case err != nil:
+		return nil, fmt.Errorf("%s: %w", db, err)
+	}
+	return l, nil
 }
 
 // defaultBotWorkers is bot.Config.Workers' default: the most chats one instance holds at once.
@@ -100,7 +120,7 @@ func (a *App) startLeading(ctx context.Context) error {
 
 // leave ends this instance's part in the cluster: it stops the elector, which frees the leader lock for
 // another instance at once, then closes the guard (after the bot's handlers: it waits for the chats
-// they hold) and frees the poller lock.
+// they hold) and frees the update mode lock.
 func (c *clustered) leave(ctx context.Context) error {
 	var errs []error
 	if c.stop != nil {
@@ -120,8 +140,8 @@ func (c *clustered) leave(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("close the chat locks: %w", ctx.Err()))
 		}
 	}
-	if c.poll != nil {
-		errs = append(errs, c.poll.Close())
+	if c.updates != nil {
+		errs = append(errs, c.updates.Close())
 	}
 	return errors.Join(errs...)
 }

@@ -137,25 +137,32 @@ func TestSingleProcessLeads(t *testing.T) {
 	}
 }
 
-// TestClusterInstances runs instances on one PostgreSQL database: the first, polling, leads; a second
-// poller is refused at once with advice; a webhook instance starts as a follower, and a job it asks
-// for runs on the leader; when the leader stops, the follower leads.
+// TestClusterInstances runs instances on one PostgreSQL database: the first leads; a second poller is
+// refused at once with advice; webhook instances start as followers, and a job one asks for runs on the
+// leader; when the leader stops, a follower leads; a poller is refused beside webhook instances.
 func TestClusterInstances(t *testing.T) {
 	db := pgtest.URL(t)
-	a, err := startInstance(t, db, nil)
+	poller, err := startInstance(t, db, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	until(t, "the first instance to lead", func() bool { return leads(t, a) })
-
 	start := time.Now()
 	_, err = startInstance(t, db, nil)
-	if err == nil || !errors.Is(err, cluster.ErrPollerRunning) || !strings.Contains(err.Error(), "KERANJANG_WEBHOOK_URL") {
+	if !errors.Is(err, cluster.ErrPollerRunning) || !strings.Contains(err.Error(), "KERANJANG_WEBHOOK_URL") {
 		t.Fatalf("second poller: %v; want ErrPollerRunning with advice to use KERANJANG_WEBHOOK_URL", err)
 	}
 	if took := time.Since(start); took > 10*time.Second {
 		t.Fatalf("refusing the second poller took %v", took)
 	}
+	if err := poller.stopApp(); err != nil {
+		t.Fatal(err)
+	}
+
+	a, err := startInstance(t, db, webhookEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	until(t, "the first instance to lead", func() bool { return leads(t, a) })
 
 	b, err := startInstance(t, db, webhookEnv)
 	if err != nil {
@@ -186,6 +193,25 @@ func TestClusterInstances(t *testing.T) {
 		t.Fatal(err)
 	}
 	until(t, "the follower to lead once the leader stopped", func() bool { return leads(t, b) })
+
+	// With a webhook instance running, a poller would delete its webhook: refused.
+	_, err = startInstance(t, db, nil)
+	if !errors.Is(err, cluster.ErrWebhookRunning) || !strings.Contains(err.Error(), "KERANJANG_WEBHOOK_URL") {
+		t.Fatalf("poller beside a webhook instance: %v; want ErrWebhookRunning with advice", err)
+	}
+}
+
+// TestWebhookInstanceRefusedBesidePoller: a webhook instance would cut a polling one off (its
+// setWebhook stops getUpdates): refused at start with advice.
+func TestWebhookInstanceRefusedBesidePoller(t *testing.T) {
+	db := pgtest.URL(t)
+	if _, err := startInstance(t, db, nil); err != nil {
+		t.Fatal(err)
+	}
+	_, err := startInstance(t, db, webhookEnv)
+	if !errors.Is(err, cluster.ErrPollerRunning) || !strings.Contains(err.Error(), "KERANJANG_WEBHOOK_URL") {
+		t.Fatalf("webhook instance beside a poller: %v; want ErrPollerRunning with advice", err)
+	}
 }
 
 // TestReadyzFailsWhenPostgresIsDown cuts an instance off its database: /readyz turns 503 and the
