@@ -331,3 +331,27 @@ func TestLeadershipTerms(t *testing.T) {
 	}
 	l.Wake() // no term: nothing to wake
 }
+
+// TestClusterKnobsFromEnv: the multi-process tests' timing knobs come from the environment, and a bad
+// one stops serve naming the variable.
+func TestClusterKnobsFromEnv(t *testing.T) {
+	env := map[string]string{"KERANJANG_CLUSTER_RETRY_INTERVAL": "200ms", "KERANJANG_CLUSTER_HEALTH_INTERVAL": "300ms",
+		"KERANJANG_CLUSTER_OUTBOX_POLL": "50ms"}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	var opt Options
+	if err := clusterFromEnv(lookup, &opt); err != nil {
+		t.Fatal(err)
+	}
+	if opt.Cluster.RetryEvery != 200*time.Millisecond || opt.Cluster.HealthEvery != 300*time.Millisecond ||
+		opt.OutboxPoll != 50*time.Millisecond {
+		t.Fatalf("knobs %+v, outbox poll %v", opt.Cluster, opt.OutboxPoll)
+	}
+	env["KERANJANG_CLUSTER_RETRY_INTERVAL"] = "soon"
+	if err := clusterFromEnv(lookup, &opt); err == nil || !strings.Contains(err.Error(), "KERANJANG_CLUSTER_RETRY_INTERVAL") {
+		t.Fatalf("bad knob: %v", err)
+	}
+	var none Options
+	if err := clusterFromEnv(func(string) (string, bool) { return "", false }, &none); err != nil || none.Cluster.RetryEvery != 0 {
+		t.Fatalf("no knobs: %v, %+v", err, none.Cluster)
+	}
+}
