@@ -47,10 +47,10 @@ func (g *memGuard) Seen(_ context.Context, id int64) (bool, error) {
 func (g *memGuard) LockChat(ctx context.Context, chat int64) (func(), error) {
 	for {
 		g.mu.Lock()
-		if g.fail != nil {
+		if err := g.fail; err != nil {
 			g.mu.Unlock()
 			g.failed <- struct{}{}
-			return nil, g.fail
+			return nil, err
 		}
 		held, ok := g.chats[chat]
 		if !ok {

@@ -138,12 +138,14 @@ func (e *Elector) lead(ctx context.Context, conn *pgx.Conn, schema string, l Lea
 		defer end(errTermOver)
 		l.Lead(term)
 	}()
-	if err := e.watch(term, conn, schema, l); err != nil {
+	err = e.watch(term, conn, schema, l)
+	// The lead is over (or the instance stops): say so before the work winds down.
+	e.leading.Store(false)
+	e.opt.Metrics.Deposed()
+	if err != nil {
 		end(fmt.Errorf("%w: %w", ErrLeadershipLost, err))
 	}
 	<-done
-	e.leading.Store(false)
-	e.opt.Metrics.Deposed()
 	switch cause := context.Cause(term); {
 	case errors.Is(cause, ErrLeadershipLost):
 		e.log.Error().Err(cause).Msg("this instance stepped down: its scheduler and outbox worker stopped")
