@@ -167,5 +167,9 @@ func clusterFromEnv(lookupEnv lookupFunc, opt *Options) error {
 		}
 		*k.dst = d
 	}
+	if opt.Cluster.HealthEvery > 10*time.Second {
+		// The health query's timeout is the same: their sum must stay under 20s (cluster.Options).
+		return fmt.Errorf("KERANJANG_CLUSTER_HEALTH_INTERVAL: %v is too long: at most 10s", opt.Cluster.HealthEvery)
+	}
 	return nil
 }

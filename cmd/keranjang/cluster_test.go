@@ -350,6 +350,11 @@ func TestClusterKnobsFromEnv(t *testing.T) {
 	if err := clusterFromEnv(lookup, &opt); err == nil || !strings.Contains(err.Error(), "KERANJANG_CLUSTER_RETRY_INTERVAL") {
 		t.Fatalf("bad knob: %v", err)
 	}
+	env["KERANJANG_CLUSTER_RETRY_INTERVAL"] = "1s"
+	env["KERANJANG_CLUSTER_HEALTH_INTERVAL"] = "11s"
+	if err := clusterFromEnv(lookup, &opt); err == nil || !strings.Contains(err.Error(), "KERANJANG_CLUSTER_HEALTH_INTERVAL") {
+		t.Fatalf("health interval too long: %v", err)
+	}
 	var none Options
 	if err := clusterFromEnv(func(string) (string, bool) { return "", false }, &none); err != nil || none.Cluster.RetryEvery != 0 {
 		t.Fatalf("no knobs: %v, %+v", err, none.Cluster)
