@@ -33,6 +33,25 @@ type HandlerFunc func(ctx context.Context, r *Request)
 // Handle calls f.
 func (f HandlerFunc) Handle(ctx context.Context, r *Request) { f(ctx, r) }
 
+// Guard coordinates the instances that share one bot and one database (package cluster implements it
+// on PostgreSQL); a single process needs none. Each worker, before it handles an update, takes the
+// update's chat with LockChat, so that no two instances handle updates of one chat at the same time
+// (within an instance the per-chat workers already keep them in order), and then asks Seen, so that an
+// update Telegram delivers twice, to one instance or two, is handled once. The chat is held until the
+// handler has returned and a callback query is answered.
+//
+// An update is marked seen just before its handler runs: should the process die between the mark and
+// the end of the handler, the update is not handled again by anyone (at most once). When the guard fails
+// (the database cannot be reached, or the chat stays locked for the whole handling deadline) the update
+// is not handled either: it is logged and counted as a "guard" error.
+type Guard interface {
+	// Seen records update updateID as taken and reports whether it had been taken before.
+	Seen(ctx context.Context, updateID int64) (bool, error)
+	// LockChat waits until no other holder has chat chatID, or ctx ends, and holds it until unlock is
+	// called.
+	LockChat(ctx context.Context, chatID int64) (unlock func(), err error)
+}
+
 // Config configures the bot edge. Zero values get the defaults in parentheses.
 type Config struct {
 	Token         secret.Secret
@@ -46,7 +65,10 @@ type Config struct {
 	RateBurst     int           // inbound updates a user may burst (10)
 	RateEvery     time.Duration // refill: one update per RateEvery (1s)
 	// TooFast is sent once when a user goes over the inbound limit; it gets the user's language code.
-	TooFast  func(languageCode string) string
+	TooFast func(languageCode string) string
+	// Guard keeps instances that share the bot from handling a chat at once or an update twice; nil in a
+	// single process.
+	Guard    Guard
 	Logger   zerolog.Logger
 	Registry prometheus.Registerer
 	Now      func() time.Time

@@ -43,24 +43,31 @@ func (b *Bot) enqueue(ctx context.Context, u *tgmodels.Update) bool {
 	}
 }
 
-// shard keys an update by chat (or, without a chat, by sender) so one chat's updates stay in order.
-func (b *Bot) shard(u *tgmodels.Update) uint64 {
-	var key int64
+// chatKey is the chat an update belongs to (for a callback query without its message, the sender's
+// private chat); ok is false for an update of no chat.
+func chatKey(u *tgmodels.Update) (key int64, ok bool) {
 	switch {
 	case u.Message != nil:
-		key = u.Message.Chat.ID
+		return u.Message.Chat.ID, true
 	case u.CallbackQuery != nil:
-		key = u.CallbackQuery.From.ID
 		if m := u.CallbackQuery.Message.Message; m != nil {
-			key = m.Chat.ID
+			return m.Chat.ID, true
 		}
+		return u.CallbackQuery.From.ID, true
 	case u.MyChatMember != nil:
-		key = u.MyChatMember.Chat.ID
+		return u.MyChatMember.Chat.ID, true
 	case u.EditedMessage != nil:
-		key = u.EditedMessage.Chat.ID
+		return u.EditedMessage.Chat.ID, true
 	case u.ChannelPost != nil:
-		key = u.ChannelPost.Chat.ID
-	default:
+		return u.ChannelPost.Chat.ID, true
+	}
+	return 0, false
+}
+
+// shard keys an update by chat (or, without a chat, by sender) so one chat's updates stay in order.
+func (b *Bot) shard(u *tgmodels.Update) uint64 {
+	key, ok := chatKey(u)
+	if !ok {
 		key = u.ID
 	}
 	var buf [8]byte
@@ -99,6 +106,13 @@ func (b *Bot) process(u *tgmodels.Update) {
 	ctx, cancel := context.WithTimeout(b.handling, b.cfg.HandleTimeout)
 	defer cancel()
 	ctx = log.WithContext(ctx)
+	if b.cfg.Guard != nil {
+		unlock, ok := b.guard(ctx, u, log)
+		if !ok {
+			return
+		}
+		defer unlock() // after the deferred callback answer below: it is part of handling the update
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			b.metrics.errors.WithLabelValues("panic").Inc()
@@ -127,6 +141,34 @@ func (b *Bot) process(u *tgmodels.Update) {
 		}
 	}
 	b.handler.Handle(ctx, r)
+}
+
+// guard takes the update's chat and marks the update seen (see Guard). It reports false when the update
+// must not be handled: a duplicate, or the guard failed.
+func (b *Bot) guard(ctx context.Context, u *tgmodels.Update, log zerolog.Logger) (unlock func(), ok bool) {
+	unlock = func() {}
+	if chat, has := chatKey(u); has {
+		var err error
+		if unlock, err = b.cfg.Guard.LockChat(ctx, chat); err != nil {
+			b.metrics.errors.WithLabelValues("guard").Inc()
+			log.Error().Err(err).Msg("update not handled: its chat could not be locked")
+			return nil, false
+		}
+	}
+	seen, err := b.cfg.Guard.Seen(ctx, u.ID)
+	switch {
+	case err != nil:
+		unlock()
+		b.metrics.errors.WithLabelValues("guard").Inc()
+		log.Error().Err(err).Msg("update not handled: it could not be marked seen")
+		return nil, false
+	case seen:
+		unlock()
+		b.metrics.duplicates.Inc()
+		log.Debug().Msg("update already taken: not handled again")
+		return nil, false
+	}
+	return unlock, true
 }
 
 // finishCallback answers a callback query the handler left unanswered: Telegram shows a spinner until

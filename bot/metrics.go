@@ -16,6 +16,8 @@ type metrics struct {
 	errors   *prometheus.CounterVec   // handler errors and panics by kind
 	apiCalls *prometheus.CounterVec   // Bot API calls by method and result
 	limited  prometheus.Counter       // updates dropped by the inbound rate limit
+	// duplicates counts updates another delivery had already brought (Guard.Seen).
+	duplicates prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -28,7 +30,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"type"}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "keranjang_update_errors_total", Help: "Update handling failures, by kind (error, panic, undecodable).",
+			Name: "keranjang_update_errors_total", Help: "Update handling failures, by kind (error, panic, undecodable, guard).",
 		}, []string{"kind"}),
 		apiCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "keranjang_bot_api_calls_total", Help: "Bot API calls, by method and result (ok, HTTP status, or network).",
@@ -36,9 +38,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		limited: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "keranjang_updates_rate_limited_total", Help: "Updates ignored because the sender went over the inbound rate limit.",
 		}),
+		duplicates: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "keranjang_updates_duplicate_total", Help: "Updates not handled because they had been taken already (a second delivery).",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.updates, m.latency, m.errors, m.apiCalls, m.limited)
+		reg.MustRegister(m.updates, m.latency, m.errors, m.apiCalls, m.limited, m.duplicates)
 	}
 	return m
 }

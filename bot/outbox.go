@@ -14,6 +14,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/keranjang/keranjang/affiliate"
+	"github.com/keranjang/keranjang/internal/promreg"
 )
 
 // OutboxStore is what the delivery worker needs of the durable outbox (store.Store implements it).
@@ -125,7 +126,13 @@ func newOutboxMetrics(reg prometheus.Registerer) *outboxMetrics {
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.depth, m.sent, m.failed, m.dropped, m.pause, m.latency)
+		// An outbox built again on the same registry (a new leadership term) goes on with the series.
+		m.depth = promreg.Register(reg, m.depth)
+		m.sent = promreg.Register(reg, m.sent)
+		m.failed = promreg.Register(reg, m.failed)
+		m.dropped = promreg.Register(reg, m.dropped)
+		m.pause = promreg.Register(reg, m.pause)
+		m.latency = promreg.Register(reg, m.latency)
 	}
 	return m
 }

@@ -130,15 +130,21 @@ type AlertCreator interface {
 	CreateAlert(ctx context.Context, a affiliate.Alert) (affiliate.Alert, error)
 }
 
+// Triggerer starts a named job soon (*Scheduler does; with several instances, whatever reaches the
+// scheduler of the instance that leads).
+type Triggerer interface {
+	Trigger(name string)
+}
+
 // AlertSender creates policy alerts and starts their fan-out at once: the one way the bot, the admin
 // API and the feeds send an alert.
 type AlertSender struct {
 	st    AlertCreator
-	sched *Scheduler
+	sched Triggerer
 }
 
 // NewAlertSender builds an AlertSender on the scheduler that runs JobFanOutAlerts.
-func NewAlertSender(st AlertCreator, s *Scheduler) *AlertSender {
+func NewAlertSender(st AlertCreator, s Triggerer) *AlertSender {
 	return &AlertSender{st: st, sched: s}
 }
 

@@ -13,6 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/robfig/cron/v3"
 	"github.com/rs/zerolog"
+
+	"github.com/keranjang/keranjang/internal/promreg"
 )
 
 // Job is one unit of scheduled work.
@@ -76,7 +78,10 @@ func New(loc *time.Location, log zerolog.Logger, reg prometheus.Registerer) *Sch
 		}, []string{"job"}),
 	}
 	if reg != nil {
-		reg.MustRegister(s.runs, s.latency, s.success)
+		// A scheduler built again on the same registry (a new leadership term) goes on with the series.
+		s.runs = promreg.Register(reg, s.runs)
+		s.latency = promreg.Register(reg, s.latency)
+		s.success = promreg.Register(reg, s.success)
 	}
 	return s
 }

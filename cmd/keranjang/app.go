@@ -15,6 +15,7 @@ import (
 
 	"github.com/keranjang/keranjang/affiliate"
 	"github.com/keranjang/keranjang/bot"
+	"github.com/keranjang/keranjang/cluster"
 	"github.com/keranjang/keranjang/commands"
 	"github.com/keranjang/keranjang/i18n"
 	"github.com/keranjang/keranjang/scheduler"
@@ -46,7 +47,17 @@ type Options struct {
 	ProgressEvery time.Duration
 	// FeedClient reads the policy feeds (scheduler.NewFeedClient).
 	FeedClient *http.Client
+	// Cluster are the timing knobs of the cluster on PostgreSQL (cluster.Options: retry and health
+	// intervals); its Logger and Metrics are the app's. serve reads them from KERANJANG_CLUSTER_*.
+	Cluster cluster.Options
+	// OutboxPoll is the longest the outbox worker waits for a wake-up before it looks for due messages
+	// anyway: bot.OutboxConfig.Poll (1s) with the embedded database, clusterOutboxPoll with PostgreSQL,
+	// where the store's notifications wake the leader's worker.
+	OutboxPoll time.Duration
 }
+
+// clusterOutboxPoll is the outbox worker's fallback poll on PostgreSQL.
+const clusterOutboxPoll = 3 * time.Second
 
 // App is the running system: store, bot, HTTP server and scheduler, wired together.
 type App struct {
@@ -54,12 +65,15 @@ type App struct {
 	log   zerolog.Logger
 	store contract.Store
 	bot   *bot.Bot
-	out   *bot.Outbox
 	cmds  *commands.Handler
 	http  *track.Server
 	mets  *track.MetricsServer // nil when KERANJANG_METRICS_ADDR is empty
-	sched *scheduler.Scheduler
-	reg   *prometheus.Registry
+	// sched is the leader's work, the scheduler and the outbox worker, in terms (see leadership): its
+	// RunNow and Trigger reach the scheduler of the current term.
+	sched         *leadership
+	cluster       *clustered // nil with the embedded database
+	leaderMetrics *cluster.Metrics
+	reg           *prometheus.Registry
 }
 
 // Start opens the store, starts the HTTP server, connects the bot and starts the scheduler. On error
@@ -68,9 +82,10 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger, opt Options) (_ 
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	a := &App{cfg: cfg, log: log, reg: prometheus.NewRegistry()}
+	a := &App{cfg: cfg, log: log, reg: prometheus.NewRegistry(), sched: &leadership{log: log}}
 	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		buildInfoGauge(readBuildInfo()))
+	a.leaderMetrics = cluster.NewMetrics(a.reg)
 	defer func() {
 		if err != nil {
 			sctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
@@ -84,23 +99,30 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger, opt Options) (_ 
 	if err != nil {
 		return nil, err
 	}
+	guard, err := a.joinCluster(ctx, cfg, opt)
+	if err != nil {
+		return nil, err
+	}
 
 	a.bot, err = bot.New(bot.Config{
 		Token: cfg.BotToken, APIURL: cfg.BotAPIURL, WebhookURL: cfg.WebhookURL, WebhookSecret: cfg.WebhookSecret,
 		Workers: opt.BotWorkers, PollTimeout: opt.PollTimeout, RateBurst: opt.RateBurst, Logger: log, Registry: a.reg, Now: opt.Now,
 		TooFast: func(code string) string { return i18n.T(affiliate.LangFromCode(code), "too_fast") },
+		Guard:   guard,
 	}, nil)
 	if err != nil {
 		return nil, err
 	}
-	a.out = bot.NewOutbox(a.store, a.bot, bot.OutboxConfig{Rate: float64(cfg.SendRate), Backoff: opt.OutboxBackoff,
-		Logger: log, Registry: a.reg, Now: opt.Now})
-	notifier := commands.NewOutboxNotifier(a.store, a.store, a.out.Wake, cfg.TimeZone)
+	notifier := commands.NewOutboxNotifier(a.store, a.store, a.sched.Wake, cfg.TimeZone)
 	digests := scheduler.NewDigests(a.store, notifier, cfg.TimeZone, opt.Now)
-	queue := commands.NewOutboxQueue(a.store, a.out.Wake, cfg.TimeZone)
-	// The scheduler exists before the commands and the HTTP server, which trigger its alert fan-out; it
-	// starts running its schedule last.
-	a.sched = scheduler.New(cfg.TimeZone, log, a.reg)
+	queue := commands.NewOutboxQueue(a.store, a.sched.Wake, cfg.TimeZone)
+	// The commands and the HTTP server trigger the alert fan-out through a.sched, which reaches the
+	// scheduler of whichever term leads; the terms begin last.
+	a.sched.newTerm = a.termBuilder(cfg, opt, scheduler.Jobs{
+		Visitors: a.store, Clicks: a.store, Reminders: a.store, Notifier: notifier, Digests: digests, Outbox: a.store,
+		AttributionWindow: cfg.AttributionWindow, Now: opt.Now,
+		Alerts: a.store, Queue: queue, Feeds: cfg.PolicyFeeds, FeedStore: a.store, FeedClient: opt.FeedClient,
+	})
 	alerts := scheduler.NewAlertSender(a.store, a.sched)
 	deps := commandDeps(a.store, a.bot, notifier)
 	deps.Digests, deps.Queue, deps.Alerts = digests, queue, alerts
@@ -139,24 +161,32 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger, opt Options) (_ 
 		}
 		return nil, err
 	}
-	a.out.Start(ctx)
+	if err := a.startLeading(ctx); err != nil {
+		return nil, err
+	}
 	mctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := a.cmds.InstallMenus(mctx); err != nil {
 		log.Warn().Err(err).Msg("could not set the command menus")
 	}
-
-	if err := a.sched.AddJobs(scheduler.Jobs{
-		Visitors: a.store, Clicks: a.store, Reminders: a.store, Notifier: notifier, Digests: digests, Outbox: a.store,
-		AttributionWindow: cfg.AttributionWindow, Now: opt.Now,
-		Alerts: a.store, Queue: queue, Feeds: cfg.PolicyFeeds, FeedStore: a.store, FeedClient: opt.FeedClient,
-	}); err != nil {
-		return nil, err
-	}
-	a.sched.Start()
-	a.sched.Trigger(scheduler.JobFanOutAlerts) // a fan-out a restart interrupted goes on at once
 	log.Info().Str("http_addr", a.http.Addr()).Str("bot", a.bot.Username()).Msg("ready")
 	return a, nil
+}
+
+// termBuilder makes the scheduler, with every job, and the outbox worker of one leadership term.
+func (a *App) termBuilder(cfg Config, opt Options, jobs scheduler.Jobs) func() (*term, error) {
+	outCfg := bot.OutboxConfig{Rate: float64(cfg.SendRate), Backoff: opt.OutboxBackoff, Poll: opt.OutboxPoll,
+		Logger: a.log, Registry: a.reg, Now: opt.Now}
+	if outCfg.Poll <= 0 && a.cluster != nil {
+		outCfg.Poll = clusterOutboxPoll
+	}
+	return func() (*term, error) {
+		s := scheduler.New(cfg.TimeZone, a.log, a.reg)
+		if err := s.AddJobs(jobs); err != nil {
+			return nil, err
+		}
+		return &term{sched: s, out: bot.NewOutbox(a.store, a.bot, outCfg)}, nil
+	}
 }
 
 // commandDeps wires the one store and the one bot into every concern of the commands.
@@ -244,13 +274,14 @@ func buildInfoGauge(b buildInfo) prometheus.Collector {
 
 // Shutdown stops in order: stop the outbox worker (no new send; the one in flight finishes and is
 // recorded), stop taking updates and finish handlers, stop the admins' alert progress messages, stop the
-// scheduler (a fan-out it was running goes on after the next start), stop HTTP and write every
-// buffered click, stop the metrics listener, close the database. Each step runs even when an earlier one
-// failed. What the outbox still holds is sent after the next start.
+// scheduler (a fan-out it was running goes on after the next start), leave the cluster (another
+// instance leads at once; the chat and poller locks are freed), stop HTTP and write every buffered
+// click, stop the metrics listener, close the database. Each step runs even when an earlier one failed.
+// What the outbox still holds is sent after the next start, or by the next leader.
 func (a *App) Shutdown(ctx context.Context) error {
 	var errs []error
-	if a.out != nil {
-		errs = append(errs, a.out.Stop(ctx))
+	if a.sched != nil {
+		errs = append(errs, a.sched.stopOutbox(ctx))
 	}
 	if a.bot != nil {
 		// Handlers may use the budget but a reserve: after them the clicks must still be written and the
@@ -266,7 +297,10 @@ func (a *App) Shutdown(ctx context.Context) error {
 		errs = append(errs, a.cmds.Close(ctx))
 	}
 	if a.sched != nil {
-		errs = append(errs, a.sched.Stop(ctx))
+		errs = append(errs, a.sched.end(ctx, false))
+	}
+	if a.cluster != nil {
+		errs = append(errs, a.cluster.leave(ctx))
 	}
 	if a.http != nil {
 		errs = append(errs, a.http.Shutdown(ctx))

@@ -171,8 +171,12 @@ func serve(ctx context.Context, args []string, lookupEnv lookupFunc, stderr io.W
 	for _, w := range cfg.warnings() {
 		log.Warn().Str("variable", w.variable).Msg(w.msg)
 	}
+	var opt Options
+	if err := clusterFromEnv(lookupEnv, &opt); err != nil {
+		return err
+	}
 	// A start-up error is returned, not logged: Main prints it once.
-	app, err := Start(ctx, cfg, log, Options{})
+	app, err := Start(ctx, cfg, log, opt)
 	if err != nil {
 		return err
 	}
