@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"strconv"
@@ -35,7 +36,7 @@ const handoverLimit = 30 * time.Second
 //   - basket-link clicks and a signed postback go to each instance;
 //   - exactly one instance leads; kill -9 of the leader hands the lead to another within 30 s;
 //   - an alert queued (on a follower) while there is no leader, and the day's digests, which fall due
-//     after the kill, are each delivered exactly once, also after the next digest run;
+//     after the kill, are each delivered exactly once, and another digest run (/digestnow) adds none;
 //   - no acknowledged order is lost, and a graceful stop of one instance loses no click.
 //
 // Every call the instances made must have been accepted by the fake.
@@ -45,18 +46,19 @@ func TestClusterThreeInstances(t *testing.T) {
 	}
 	dbURL := pgtest.URL(t)
 	bin := buildBinary(t)
-	fake := tgfake.New()
-	defer fake.Close()
 	lb := newRoundRobin()
 	defer lb.Close()
+	// Telegram posts to the public https URL; here that name leads to the round-robin proxy.
+	fake := tgfake.New(tgfake.WithWebhookClient(&http.Client{Timeout: 10 * time.Second, Transport: toProxy{lb.URL}}))
+	defer fake.Close()
 
 	zone, local := afternoonZone(time.Now())
 	if local.Hour() >= 23 {
 		t.Skip("no zone where it is afternoon with a minute to spare") // cannot happen: some zone always is
 	}
-	c := &cluster{t: t, bin: bin, fake: fake, db: dbURL, env: []string{
+	c := &procs{t: t, bin: bin, fake: fake, db: dbURL, env: []string{
 		"KERANJANG_BOT_TOKEN=" + fake.Token(), "KERANJANG_BOT_API_URL=" + fake.URL(), "KERANJANG_DB=" + dbURL,
-		"KERANJANG_PUBLIC_URL=" + lb.URL, "KERANJANG_WEBHOOK_URL=" + lb.URL + "/telegram/webhook",
+		"KERANJANG_PUBLIC_URL=" + lb.URL, "KERANJANG_WEBHOOK_URL=https://keranjang.example/telegram/webhook",
 		"KERANJANG_WEBHOOK_SECRET=cluster-webhook-secret-0123456789",
 		"KERANJANG_ADMIN_IDS=" + strconv.Itoa(e2eAdminID), "KERANJANG_ADMIN_TOKEN=" + e2eAdminToken,
 		"KERANJANG_SELLER_APPROVAL=auto", "KERANJANG_TIMEZONE=" + zone, "KERANJANG_LOG_LEVEL=warn",
@@ -96,12 +98,6 @@ func TestClusterThreeInstances(t *testing.T) {
 	}
 	c.waitOutboxEmpty() // the order notices and join notices are out before the leader dies
 
-	// Digests fall due two minutes from now, local time, for both affiliates.
-	due := local.Add(2 * time.Minute).Format("15:04")
-	for _, u := range []tgfake.User{ani, citra} {
-		mustContain(t, c.say(u, "/digest "+due).PlainText, due)
-	}
-
 	// kill -9 the leader; queue an alert on a follower while nobody leads; another instance leads within
 	// the limit.
 	killedAt := time.Now()
@@ -116,15 +112,21 @@ func TestClusterThreeInstances(t *testing.T) {
 	}
 	t.Logf("instance %d leads %s after the kill", next, time.Since(killedAt).Round(time.Millisecond))
 
-	// The alert reaches all four users once; each affiliate's digest arrives once.
+	// The alert reaches all four users once.
 	for _, u := range []tgfake.User{admin, budi, ani, citra} {
-		c.waitCount(u.ID, "Aturan baru marketplace", 1)
+		c.waitCount(u.ID, "Aturan baru marketplace", 1, e2eWait)
+	}
+	// The affiliates move their digest to a minute that has passed today: the new leader's next digest
+	// run (each minute) sends each of them today's digest, once.
+	due := time.Now().In(local.Location()).Add(-time.Minute).Format("15:04")
+	for _, u := range []tgfake.User{ani, citra} {
+		mustContain(t, c.say(u, "/digest "+due).PlainText, due)
 	}
 	for _, u := range []tgfake.User{ani, citra} {
-		c.waitCount(u.ID, "Ringkasan hari ini", 1)
+		c.waitCount(u.ID, "Ringkasan hari ini", 1, 2*time.Minute)
 	}
-	// One more digest run after the digests went out sends nothing again.
-	c.waitDigestRun(next, time.Now())
+	// Another digest run, on whichever instance the admin's /digestnow lands, queues nothing.
+	mustContain(t, c.say(admin, "/digestnow").PlainText, "Ringkasan diantrekan untuk 0 pengguna")
 	c.waitOutboxEmpty()
 	for _, u := range []tgfake.User{admin, budi, ani, citra} {
 		c.requireCount(u.ID, "Aturan baru marketplace", 1)
@@ -162,16 +164,16 @@ func TestClusterThreeInstances(t *testing.T) {
 	fake.CheckNoRejections(t)
 }
 
-// cluster is the set of keranjang processes of a test.
-type cluster struct {
-	t     *testing.T
-	bin   string
-	fake  *tgfake.Server
-	db    string // KERANJANG_DB
-	env   []string
-	mu    sync.Mutex
-	procs []*proc
-	st    *postgres.Store
+// procs is the set of keranjang processes of a test.
+type procs struct {
+	t    *testing.T
+	bin  string
+	fake *tgfake.Server
+	db   string // KERANJANG_DB
+	env  []string
+	mu   sync.Mutex
+	list []*proc
+	st   *postgres.Store
 }
 
 // proc is one keranjang serve process.
@@ -183,7 +185,7 @@ type proc struct {
 	stopped bool
 }
 
-func (c *cluster) start() {
+func (c *procs) start() {
 	t := c.t
 	t.Helper()
 	port, err := freePort()
@@ -198,28 +200,28 @@ func (c *cluster) start() {
 	p.cmd = exec.Command(c.bin, "serve")
 	p.cmd.Env = append(os.Environ(), c.env...)
 	p.cmd.Env = append(p.cmd.Env, "KERANJANG_HTTP_ADDR=127.0.0.1:"+strconv.Itoa(port), "KERANJANG_METRICS_ADDR=127.0.0.1:"+strconv.Itoa(mport))
-	p.cmd.Stderr = &prefixWriter{t: t, prefix: fmt.Sprintf("instance %d: ", len(c.procs))}
+	p.cmd.Stderr = &prefixWriter{t: t, prefix: fmt.Sprintf("instance %d: ", len(c.list))}
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	go func() { p.done <- p.cmd.Wait() }()
 	waitHTTP(t, p.base+"/readyz")
 	c.mu.Lock()
-	c.procs = append(c.procs, p)
+	c.list = append(c.list, p)
 	c.mu.Unlock()
 }
 
-func (c *cluster) bases() []string {
+func (c *procs) bases() []string {
 	var out []string
-	for _, p := range c.procs {
+	for _, p := range c.list {
 		out = append(out, p.base)
 	}
 	return out
 }
 
 // kill sends SIGKILL to instance i and waits for it to be gone.
-func (c *cluster) kill(i int) {
-	p := c.procs[i]
+func (c *procs) kill(i int) {
+	p := c.list[i]
 	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		c.t.Fatal(err)
 	}
@@ -228,8 +230,8 @@ func (c *cluster) kill(i int) {
 }
 
 // stop sends SIGTERM to instance i and requires a clean exit.
-func (c *cluster) stop(i int) {
-	p := c.procs[i]
+func (c *procs) stop(i int) {
+	p := c.list[i]
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		c.t.Fatal(err)
 	}
@@ -244,18 +246,18 @@ func (c *cluster) stop(i int) {
 	p.stopped = true
 }
 
-func (c *cluster) stopAll() {
-	for i, p := range c.procs {
+func (c *procs) stopAll() {
+	for i, p := range c.list {
 		if !p.stopped {
 			c.stop(i)
 		}
 	}
 }
 
-func (c *cluster) anyRunning() int { return c.anyRunningBut(-1) }
+func (c *procs) anyRunning() int { return c.anyRunningBut(-1) }
 
-func (c *cluster) anyRunningBut(not int) int {
-	for i, p := range c.procs {
+func (c *procs) anyRunningBut(not int) int {
+	for i, p := range c.list {
 		if !p.stopped && i != not {
 			return i
 		}
@@ -265,12 +267,12 @@ func (c *cluster) anyRunningBut(not int) int {
 }
 
 // waitLeader waits until exactly one running instance other than not says it leads, and returns it.
-func (c *cluster) waitLeader(not int) int {
+func (c *procs) waitLeader(not int) int {
 	c.t.Helper()
 	leader := -1
 	eventually(c.t, "one leader", func() bool {
 		leader = -1
-		for i, p := range c.procs {
+		for i, p := range c.list {
 			if p.stopped || i == not {
 				continue
 			}
@@ -286,21 +288,8 @@ func (c *cluster) waitLeader(not int) int {
 	return leader
 }
 
-// waitDigestRun waits until instance i's digest job has succeeded after since.
-func (c *cluster) waitDigestRun(i int, since time.Time) {
-	c.t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
-	for time.Now().Before(deadline) {
-		if v := scrape(c.procs[i].metrics, `keranjang_job_last_success_timestamp_seconds{job="digest"}`); v > float64(since.Unix()) {
-			return
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	c.t.Fatalf("instance %d ran no digest job after %s", i, since.Format(time.TimeOnly))
-}
-
 // say sends text in u's private chat and returns the bot's next message there.
-func (c *cluster) say(u tgfake.User, text string) tgfake.Message {
+func (c *procs) say(u tgfake.User, text string) tgfake.Message {
 	c.t.Helper()
 	before := len(c.fake.Sent(u.ID))
 	c.fake.SendText(u, tgfake.Chat{}, text)
@@ -314,7 +303,7 @@ func (c *cluster) say(u tgfake.User, text string) tgfake.Message {
 }
 
 // count is how many messages to chat contain part.
-func (c *cluster) count(chat int64, part string) int {
+func (c *procs) count(chat int64, part string) int {
 	n := 0
 	for _, m := range c.fake.Sent(chat) {
 		if strings.Contains(m.PlainText, part) {
@@ -324,13 +313,20 @@ func (c *cluster) count(chat int64, part string) int {
 	return n
 }
 
-func (c *cluster) waitCount(chat int64, part string, n int) {
+// waitCount waits up to within until chat has n messages with part, then requires exactly n.
+func (c *procs) waitCount(chat int64, part string, n int, within time.Duration) {
 	c.t.Helper()
-	eventually(c.t, fmt.Sprintf("%d message(s) with %q in chat %d", n, part, chat), func() bool { return c.count(chat, part) >= n })
+	deadline := time.Now().Add(within)
+	for c.count(chat, part) < n {
+		if time.Now().After(deadline) {
+			c.t.Fatalf("waited %s for %d message(s) with %q in chat %d:\n%s", within, n, part, chat, dump(c.fake.Sent(chat)))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	c.requireCount(chat, part, n)
 }
 
-func (c *cluster) requireCount(chat int64, part string, n int) {
+func (c *procs) requireCount(chat int64, part string, n int) {
 	c.t.Helper()
 	if got := c.count(chat, part); got != n {
 		c.t.Fatalf("chat %d got %d messages with %q, want exactly %d:\n%s", chat, got, part, n, dump(c.fake.Sent(chat)))
@@ -341,9 +337,9 @@ var clusterWeb = &http.Client{Timeout: 10 * time.Second,
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 // click visits a basket link on instance i as a buyer with user agent ua; it must redirect.
-func (c *cluster) click(i int, code, ua string) {
+func (c *procs) click(i int, code, ua string) {
 	c.t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, c.procs[i].base+"/r/"+code, nil)
+	req, _ := http.NewRequest(http.MethodGet, c.list[i].base+"/r/"+code, nil)
 	req.Header.Set("User-Agent", ua)
 	resp, err := clusterWeb.Do(req)
 	if err != nil {
@@ -356,7 +352,7 @@ func (c *cluster) click(i int, code, ua string) {
 }
 
 // openStore opens the cluster's database from the test, as a fourth client.
-func (c *cluster) openStore() *postgres.Store {
+func (c *procs) openStore() *postgres.Store {
 	c.t.Helper()
 	if c.st == nil {
 		st, err := postgres.Open(c.t.Context(), c.db, store.Options{})
@@ -370,7 +366,7 @@ func (c *cluster) openStore() *postgres.Store {
 }
 
 // waitClicks waits until the links' clicks add up to n in the database.
-func (c *cluster) waitClicks(codes []string, n int) {
+func (c *procs) waitClicks(codes []string, n int) {
 	c.t.Helper()
 	st := c.openStore()
 	eventually(c.t, fmt.Sprintf("%d clicks stored", n), func() bool {
@@ -386,7 +382,7 @@ func (c *cluster) waitClicks(codes []string, n int) {
 	})
 }
 
-func (c *cluster) waitOutboxEmpty() {
+func (c *procs) waitOutboxEmpty() {
 	c.t.Helper()
 	st := c.openStore()
 	eventually(c.t, "the outbox to empty", func() bool {
@@ -396,9 +392,9 @@ func (c *cluster) waitOutboxEmpty() {
 }
 
 // postback sends a signed conversion to instance i.
-func (c *cluster) postback(i int, seller int64, key, body string) (int, string) {
+func (c *procs) postback(i int, seller int64, key, body string) (int, string) {
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
-	req, _ := http.NewRequest(http.MethodPost, c.procs[i].base+"/api/v1/conversions", strings.NewReader(body))
+	req, _ := http.NewRequest(http.MethodPost, c.list[i].base+"/api/v1/conversions", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(track.HeaderSeller, strconv.FormatInt(seller, 10))
 	req.Header.Set(track.HeaderTimestamp, ts)
@@ -407,8 +403,8 @@ func (c *cluster) postback(i int, seller int64, key, body string) (int, string) 
 }
 
 // postAlert posts a policy alert to instance i's admin API.
-func (c *cluster) postAlert(i int, body string) (int, string) {
-	req, _ := http.NewRequest(http.MethodPost, c.procs[i].base+"/api/v1/alerts", strings.NewReader(body))
+func (c *procs) postAlert(i int, body string) (int, string) {
+	req, _ := http.NewRequest(http.MethodPost, c.list[i].base+"/api/v1/alerts", strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+e2eAdminToken)
 	return do(c.t, req)
 }
@@ -528,6 +524,19 @@ func (rr *roundRobin) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Error(w, "no instance answered", http.StatusBadGateway)
+}
+
+// toProxy sends every request to the proxy at base over plain HTTP, whatever its URL says.
+type toProxy struct{ base string }
+
+func (p toProxy) RoundTrip(r *http.Request) (*http.Response, error) {
+	u, err := url.Parse(p.base)
+	if err != nil {
+		return nil, err
+	}
+	r = r.Clone(r.Context())
+	r.URL.Scheme, r.URL.Host, r.Host = u.Scheme, u.Host, u.Host
+	return http.DefaultTransport.RoundTrip(r)
 }
 
 // prefixWriter passes a process's log lines to the test log with a prefix.

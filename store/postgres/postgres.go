@@ -48,10 +48,6 @@ var ErrNewerSchema = errors.New("database schema is newer than this keranjang")
 // errNotImplemented marks a method not yet built on PostgreSQL.
 var errNotImplemented = errors.New("postgres: not implemented")
 
-// migrationLockID is the advisory lock goose holds while it migrates (any fixed number, used by nothing
-// else; see cluster for the other locks).
-const migrationLockID = 0x6b72_6a67_0001
-
 // Store is the PostgreSQL-backed database. Safe for concurrent use.
 type Store struct {
 	pool      *pgxpool.Pool
@@ -132,7 +128,13 @@ func SchemaLatest() int {
 func (s *Store) migrate(ctx context.Context) error {
 	db := stdlib.OpenDBFromPool(s.pool)
 	defer db.Close()
-	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(migrationLockID))
+	// The lock is the schema's: instances of one database migrate one at a time, while databases in
+	// other schemas of the same server (or parallel tests) do not wait for each other.
+	var lockID int64
+	if err := db.QueryRowContext(ctx, `SELECT hashtextextended(current_schema() || ':keranjang migrations', 0)`).Scan(&lockID); err != nil {
+		return fmt.Errorf("migration lock: %w", err)
+	}
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(lockID))
 	if err != nil {
 		return fmt.Errorf("migration lock: %w", err)
 	}
