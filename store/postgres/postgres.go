@@ -48,6 +48,9 @@ var ErrNewerSchema = errors.New("database schema is newer than this keranjang")
 // errNotImplemented marks a method not yet built on PostgreSQL.
 var errNotImplemented = errors.New("postgres: not implemented")
 
+// DefaultMaxConns is the size of the store's connection pool when the URL does not set pool_max_conns.
+const DefaultMaxConns = 20
+
 // Store is the PostgreSQL-backed database. Safe for concurrent use.
 type Store struct {
 	pool      *pgxpool.Pool
@@ -70,6 +73,11 @@ func Open(ctx context.Context, url string, opt store.Options) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parse database url: %w", redactURLError(err))
+	}
+	if !strings.Contains(url, "pool_max_conns") {
+		// pgx's default (the number of CPUs, at least 4) suits CPU-bound work; a store's callers (bot
+		// workers, HTTP handlers, the click flusher) mostly wait on the network.
+		cfg.MaxConns = DefaultMaxConns
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
