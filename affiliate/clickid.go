@@ -1,6 +1,9 @@
 package affiliate
 
-import "time"
+import (
+	"io"
+	"time"
+)
 
 // Click ids (the kclid a shop receives) are ClickIDLen characters of Alphabet with a layout chosen for the
 // store: the first ClickIDTimeLen characters are the click's unix millisecond in base62 with the digits
@@ -28,4 +31,26 @@ func PutClickTime(dst []byte, t time.Time) {
 		dst[i] = ClickTimeDigits[ms%62]
 		ms /= 62
 	}
+}
+
+// PrepareClicks checks a batch of clicks before it is recorded and returns a copy ready to be judged:
+// every click must carry a valid link code (otherwise the whole batch is refused), Unique is cleared (the
+// store decides it), and a human click without an id gets one for its time from r.
+func PrepareClicks(clicks []Click, r io.Reader) ([]Click, error) {
+	out := make([]Click, len(clicks))
+	copy(out, clicks)
+	for i := range out {
+		if !ValidCode(out[i].Code) {
+			return nil, Errorf(EInvalid, "click_code", out[i].Code)
+		}
+		out[i].Unique = false
+		if out[i].ID == "" && !out[i].Bot {
+			id, err := NewClickID(out[i].At, r)
+			if err != nil {
+				return nil, err
+			}
+			out[i].ID = id
+		}
+	}
+	return out, nil
 }

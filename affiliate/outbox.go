@@ -80,3 +80,19 @@ type AlertCounts struct {
 	Failed      int64 `json:"failed"`
 	Skipped     int64 `json:"skipped"` // alerts off
 }
+
+// ValidateOutbox checks a batch of messages before it is queued: each needs an idempotency key, a chat
+// and a text. The error's argument is the index of the first bad message.
+func ValidateOutbox(msgs []OutboxMessage) error {
+	for i, m := range msgs {
+		switch {
+		case m.Key == "":
+			return Errorf(EInvalid, "outbox_key", i)
+		case m.ChatID == 0:
+			return Errorf(EInvalid, "outbox_chat", i)
+		case m.Text == "":
+			return Errorf(EInvalid, "outbox_text", i)
+		}
+	}
+	return nil
+}

@@ -176,3 +176,21 @@ func HostAllowed(host string, allowed []string) bool {
 	}
 	return false
 }
+
+// EditProduct applies a seller's edit fn to a copy of old and checks the result: the id, the seller and
+// the creation time never change, the product must stay valid (ValidateProduct against old, with the
+// shop hosts), and UpdatedAt becomes now. retarget reports whether the edit changes where its basket
+// links lead (the URL) or whether they lead anywhere (the status). Both backends' UpdateProduct run it
+// inside their transaction, on the stored product.
+func EditProduct(old Product, fn func(*Product) error, shopHosts []string, now time.Time) (p Product, retarget bool, err error) {
+	p = old
+	if err := fn(&p); err != nil {
+		return Product{}, false, err
+	}
+	p.ID, p.SellerID, p.CreatedAt = old.ID, old.SellerID, old.CreatedAt
+	if err := ValidateProduct(&old, &p, shopHosts); err != nil {
+		return Product{}, false, err
+	}
+	p.UpdatedAt = now
+	return p, p.URL != old.URL || p.Status != old.Status, nil
+}

@@ -39,7 +39,9 @@ func ValidAPIKeyFormat(key string) bool {
 	return true
 }
 
-func apiKeyHash(key string) []byte {
+// APIKeyHash is the index key of an API key: its SHA-256 (the key itself is stored only in the
+// seller's record).
+func APIKeyHash(key string) []byte {
 	h := sha256.Sum256([]byte(key))
 	return h[:]
 }
@@ -79,7 +81,7 @@ func (s *Store) apiKey(ctx context.Context, what string, sellerID int64, rotate 
 func (s *Store) setAPIKey(tx *bolt.Tx, sellerID int64, rec sellerRecord) (string, error) {
 	idx := tx.Bucket(bAPIKeys)
 	if rec.APIKey != "" {
-		if err := idx.Delete(apiKeyHash(rec.APIKey)); err != nil {
+		if err := idx.Delete(APIKeyHash(rec.APIKey)); err != nil {
 			return "", err
 		}
 	}
@@ -88,7 +90,7 @@ func (s *Store) setAPIKey(tx *bolt.Tx, sellerID int64, rec sellerRecord) (string
 		return "", err
 	}
 	rec.APIKey = APIKeyPrefix + r
-	if err := idx.Put(apiKeyHash(rec.APIKey), idKey(sellerID)); err != nil {
+	if err := idx.Put(APIKeyHash(rec.APIKey), idKey(sellerID)); err != nil {
 		return "", err
 	}
 	return rec.APIKey, putJSON(tx.Bucket(bSellers), idKey(sellerID), rec)
@@ -100,7 +102,7 @@ func (s *Store) SellerByAPIKey(ctx context.Context, key string) (int64, error) {
 		return 0, affiliate.ErrSellerNotFound
 	}
 	return get(s, ctx, "seller by api key", func(tx *bolt.Tx) (int64, error) {
-		v := tx.Bucket(bAPIKeys).Get(apiKeyHash(key))
+		v := tx.Bucket(bAPIKeys).Get(APIKeyHash(key))
 		if len(v) != 8 {
 			return 0, affiliate.ErrSellerNotFound
 		}
@@ -138,7 +140,7 @@ func deleteSeller(tx *bolt.Tx, sellerID int64) error {
 		return err
 	}
 	if rec.APIKey != "" {
-		if err := tx.Bucket(bAPIKeys).Delete(apiKeyHash(rec.APIKey)); err != nil {
+		if err := tx.Bucket(bAPIKeys).Delete(APIKeyHash(rec.APIKey)); err != nil {
 			return err
 		}
 	}

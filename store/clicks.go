@@ -159,20 +159,9 @@ func (a *arena) addCounts(b *bolt.Bucket, k []byte, c affiliate.Counts) error {
 // ids are time-ordered; see clicklog.go), the visitor marks once per (link, visitor) with the latest click and in key order, and each
 // aggregate once per key with the batch's sum.
 func (s *Store) RecordClicks(ctx context.Context, clicks []affiliate.Click) ([]affiliate.Click, error) {
-	out := make([]affiliate.Click, len(clicks))
-	copy(out, clicks)
-	for i := range out {
-		if !affiliate.ValidCode(out[i].Code) {
-			return nil, affiliate.Errorf(affiliate.EInvalid, "click_code", out[i].Code)
-		}
-		out[i].Unique = false
-		if out[i].ID == "" && !out[i].Bot {
-			id, err := affiliate.NewClickID(out[i].At, &s.rand)
-			if err != nil {
-				return nil, fmt.Errorf("record clicks: %w", err)
-			}
-			out[i].ID = id
-		}
+	out, err := affiliate.PrepareClicks(clicks, &s.rand)
+	if err != nil {
+		return nil, fmt.Errorf("record clicks: %w", err)
 	}
 
 	s.clickMu.Lock()

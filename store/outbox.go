@@ -71,15 +71,8 @@ func migrateOutboxBuckets(tx *bolt.Tx, _ []byte) ([]byte, error) {
 // recorded as dropped at once, so that its key is taken and its alert counts it unreachable, and is not
 // counted in queued: nobody sends to a chat that blocked the bot.
 func (s *Store) Enqueue(ctx context.Context, msgs []affiliate.OutboxMessage) (queued int, err error) {
-	for i, m := range msgs {
-		switch {
-		case m.Key == "":
-			return 0, affiliate.Errorf(affiliate.EInvalid, "outbox_key", i)
-		case m.ChatID == 0:
-			return 0, affiliate.Errorf(affiliate.EInvalid, "outbox_chat", i)
-		case m.Text == "":
-			return 0, affiliate.Errorf(affiliate.EInvalid, "outbox_text", i)
-		}
+	if err := affiliate.ValidateOutbox(msgs); err != nil {
+		return 0, err
 	}
 	if len(msgs) == 0 {
 		return 0, ctx.Err()

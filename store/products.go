@@ -71,24 +71,17 @@ func (s *Store) UpdateProduct(ctx context.Context, id uint64, sellerID int64, fn
 		retarget bool
 	)
 	err := s.update(ctx, func(tx *bolt.Tx) error {
-		var err error
-		if p, err = getProduct(tx, id); err != nil {
+		old, err := getProduct(tx, id)
+		if err != nil {
 			return err
 		}
-		if p.SellerID != sellerID {
+		if old.SellerID != sellerID {
 			return affiliate.ErrProductNotFound
 		}
-		old := p
-		if err := fn(&p); err != nil {
-			return err
-		}
-		p.ID, p.SellerID, p.CreatedAt = old.ID, old.SellerID, old.CreatedAt
-		if err := affiliate.ValidateProduct(&old, &p, s.shopHosts); err != nil {
-			return err
-		}
 		now := s.now().UTC()
-		p.UpdatedAt = now
-		retarget = p.URL != old.URL || p.Status != old.Status
+		if p, retarget, err = affiliate.EditProduct(old, fn, s.shopHosts, now); err != nil {
+			return err
+		}
 		if p.Rate != old.Rate || retarget {
 			links, err := productLinks(tx, id)
 			if err != nil {

@@ -16,6 +16,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/keranjang/keranjang/affiliate"
+	"github.com/keranjang/keranjang/internal/safeio"
 	"github.com/keranjang/keranjang/store/contract"
 )
 
@@ -185,7 +186,7 @@ type Store struct {
 	salt      []byte
 
 	// rand is Options.Rand behind a lock: the source need not be safe for concurrent use.
-	rand lockedReader
+	rand safeio.LockedReader
 
 	// targets caches Target lookups (code → *affiliate.Target, never changed once stored); the redirect
 	// path reads it without a lock. gen is bumped after every commit that may make a cached entry stale,
@@ -228,7 +229,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if opts.NoGroupCommit {
 		db.MaxBatchSize = 0 // every DB.Batch call runs alone at once
 	}
-	s := &Store{db: db, now: opts.Now, window: opts.AttributionWindow, rand: lockedReader{r: opts.Rand}, shopHosts: opts.ShopHosts}
+	s := &Store{db: db, now: opts.Now, window: opts.AttributionWindow, rand: safeio.LockedReader{R: opts.Rand}, shopHosts: opts.ShopHosts}
 	if opts.ReadOnly {
 		return s, nil
 	}
@@ -350,7 +351,7 @@ func (s *Store) backup(ctx context.Context, w io.Writer) (int64, error) {
 		_ = os.Remove(tmp.Name())
 	}()
 	err = s.view(ctx, func(tx *bolt.Tx) error {
-		_, err := tx.WriteTo(ctxWriter{ctx: ctx, w: tmp})
+		_, err := tx.WriteTo(safeio.CtxWriter{Ctx: ctx, W: tmp})
 		return err
 	})
 	if err != nil {
@@ -359,20 +360,7 @@ func (s *Store) backup(ctx context.Context, w io.Writer) (int64, error) {
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
 		return 0, err
 	}
-	return io.Copy(ctxWriter{ctx: ctx, w: w}, tmp)
-}
-
-// ctxWriter fails every write once ctx is done.
-type ctxWriter struct {
-	ctx context.Context
-	w   io.Writer
-}
-
-func (c ctxWriter) Write(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.w.Write(p)
+	return io.Copy(safeio.CtxWriter{Ctx: ctx, W: w}, tmp)
 }
 
 // SchemaVersion returns the schema version stored in the meta bucket.
@@ -383,18 +371,6 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 // VisitorSalt returns the database's random salt for hashing visitors (created once, at first open).
 // The returned slice is a copy.
 func (s *Store) VisitorSalt() []byte { return append([]byte(nil), s.salt...) }
-
-// lockedReader serializes reads from a source that need not be safe for concurrent use.
-type lockedReader struct {
-	mu sync.Mutex
-	r  io.Reader
-}
-
-func (l *lockedReader) Read(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.r.Read(p)
-}
 
 // randomString returns n random characters of affiliate.Alphabet from the store's random source.
 func (s *Store) randomString(n int) (string, error) { return affiliate.RandomString(&s.rand, n) }

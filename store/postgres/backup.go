@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/keranjang/keranjang/internal/safeio"
 	"github.com/keranjang/keranjang/store/dump"
 )
 
@@ -52,18 +53,5 @@ func (s *Store) backup(ctx context.Context, w io.Writer) (int64, error) {
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
 		return 0, err
 	}
-	return io.Copy(ctxWriter{ctx: ctx, w: w}, tmp)
-}
-
-// ctxWriter fails every write once ctx is done.
-type ctxWriter struct {
-	ctx context.Context
-	w   io.Writer
-}
-
-func (c ctxWriter) Write(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.w.Write(p)
+	return io.Copy(safeio.CtxWriter{Ctx: ctx, W: w}, tmp)
 }

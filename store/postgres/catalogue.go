@@ -133,17 +133,10 @@ func (s *Store) UpdateProduct(ctx context.Context, id uint64, sellerID int64, fn
 		if old.SellerID != sellerID {
 			return affiliate.ErrProductNotFound
 		}
-		p = old
-		if err := fn(&p); err != nil {
-			return err
-		}
-		p.ID, p.SellerID, p.CreatedAt = old.ID, old.SellerID, old.CreatedAt
-		if err := affiliate.ValidateProduct(&old, &p, s.shopHosts); err != nil {
-			return err
-		}
 		now := s.now().UTC()
-		p.UpdatedAt = now
-		retarget = p.URL != old.URL || p.Status != old.Status
+		if p, retarget, err = affiliate.EditProduct(old, fn, s.shopHosts, now); err != nil {
+			return err
+		}
 		doc, err := encodeDoc(p)
 		if err != nil {
 			return err

@@ -69,20 +69,9 @@ ON CONFLICT (id) DO NOTHING`
 // false), so a retried batch does not count twice. Concurrent calls, in this process or another, are
 // safe (see the top of this file).
 func (s *Store) RecordClicks(ctx context.Context, clicks []affiliate.Click) ([]affiliate.Click, error) {
-	out := make([]affiliate.Click, len(clicks))
-	copy(out, clicks)
-	for i := range out {
-		if !affiliate.ValidCode(out[i].Code) {
-			return nil, affiliate.Errorf(affiliate.EInvalid, "click_code", out[i].Code)
-		}
-		out[i].Unique = false
-		if out[i].ID == "" && !out[i].Bot {
-			id, err := affiliate.NewClickID(out[i].At, &s.rand)
-			if err != nil {
-				return nil, fmt.Errorf("record clicks: %w", err)
-			}
-			out[i].ID = id
-		}
+	out, err := affiliate.PrepareClicks(clicks, &s.rand)
+	if err != nil {
+		return nil, fmt.Errorf("record clicks: %w", err)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("record clicks: %w", err)

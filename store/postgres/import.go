@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/keranjang/keranjang/affiliate"
+	"github.com/keranjang/keranjang/store"
 	"github.com/keranjang/keranjang/store/dump"
 )
 
@@ -326,7 +327,7 @@ var (
 			if k.Key == "" {
 				return nil, fmt.Errorf("an empty API key of seller %d", k.SellerID)
 			}
-			return []any{k.SellerID, k.Key, apiKeyHash(k.Key)}, nil
+			return []any{k.SellerID, k.Key, store.APIKeyHash(k.Key)}, nil
 		}}
 	importApplications = &importTable{name: "applications", columns: []string{"user_id", "doc", "status", "created_at"},
 		row: func(it dump.Item) ([]any, error) {

@@ -49,15 +49,8 @@ const unreachableError = "user unreachable"
 // FOR SHARE first: a concurrent SetReachable(false) then either commits before (and its flag is seen,
 // so the message is recorded dropped) or waits for this transaction (and drops what it queued).
 func (s *Store) Enqueue(ctx context.Context, msgs []affiliate.OutboxMessage) (int, error) {
-	for i, m := range msgs {
-		switch {
-		case m.Key == "":
-			return 0, affiliate.Errorf(affiliate.EInvalid, "outbox_key", i)
-		case m.ChatID == 0:
-			return 0, affiliate.Errorf(affiliate.EInvalid, "outbox_chat", i)
-		case m.Text == "":
-			return 0, affiliate.Errorf(affiliate.EInvalid, "outbox_text", i)
-		}
+	if err := affiliate.ValidateOutbox(msgs); err != nil {
+		return 0, err
 	}
 	if len(msgs) == 0 {
 		if err := ctx.Err(); err != nil {

@@ -23,7 +23,6 @@ import (
 	"io/fs"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -35,6 +34,7 @@ import (
 	"github.com/pressly/goose/v3/lock"
 
 	"github.com/keranjang/keranjang/affiliate"
+	"github.com/keranjang/keranjang/internal/safeio"
 	"github.com/keranjang/keranjang/store"
 	"github.com/keranjang/keranjang/store/contract"
 )
@@ -59,7 +59,7 @@ type Store struct {
 	shopHosts []string      // Options.ShopHosts
 	timeout   time.Duration // Options.Timeout: the bound of each method's statements (0: none)
 	salt      []byte
-	rand      lockedReader // Options.Rand behind a lock
+	rand      safeio.LockedReader // Options.Rand behind a lock
 	closed    atomic.Bool
 	targets   targetCache // Target's answers (catalogue.go)
 }
@@ -90,9 +90,9 @@ func Open(ctx context.Context, url string, opt store.Options) (*Store, error) {
 	if s.window <= 0 {
 		s.window = affiliate.DefaultAttributionWindow
 	}
-	s.rand.r = opt.Rand
-	if s.rand.r == nil {
-		s.rand.r = rand.Reader
+	s.rand.R = opt.Rand
+	if s.rand.R == nil {
+		s.rand.R = rand.Reader
 	}
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
@@ -262,18 +262,6 @@ type querier interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
-
-// lockedReader serializes reads from a source that need not be safe for concurrent use.
-type lockedReader struct {
-	mu sync.Mutex
-	r  io.Reader
-}
-
-func (l *lockedReader) Read(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.r.Read(p)
 }
 
 // redactURLError keeps a password out of a connection string's parse error: pgx's error may quote the

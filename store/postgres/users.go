@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -459,11 +458,6 @@ const (
 	sqlSellerByKeyHash = `SELECT id, api_key FROM sellers WHERE api_key_hash = $1`
 )
 
-func apiKeyHash(key string) []byte {
-	h := sha256.Sum256([]byte(key))
-	return h[:]
-}
-
 // APIKey returns the seller's API key, creating one on first use. ErrSellerNotFound when the user is
 // not a seller.
 func (s *Store) APIKey(ctx context.Context, sellerID int64) (string, error) {
@@ -493,7 +487,7 @@ func (s *Store) apiKey(ctx context.Context, what string, sellerID int64, rotate 
 			return err
 		}
 		key = store.APIKeyPrefix + r
-		_, err = tx.Exec(ctx, sqlSetSellerKey, sellerID, key, apiKeyHash(key))
+		_, err = tx.Exec(ctx, sqlSetSellerKey, sellerID, key, store.APIKeyHash(key))
 		return err
 	})
 	if err != nil {
@@ -510,7 +504,7 @@ func (s *Store) SellerByAPIKey(ctx context.Context, key string) (int64, error) {
 	var id int64
 	err := s.statement(ctx, "seller by api key", func(ctx context.Context) error {
 		var stored string
-		if err := s.pool.QueryRow(ctx, sqlSellerByKeyHash, apiKeyHash(key)).Scan(&id, &stored); err != nil {
+		if err := s.pool.QueryRow(ctx, sqlSellerByKeyHash, store.APIKeyHash(key)).Scan(&id, &stored); err != nil {
 			return notFound(err, affiliate.ErrSellerNotFound)
 		}
 		if subtle.ConstantTimeCompare([]byte(stored), []byte(key)) != 1 {
