@@ -37,7 +37,10 @@ func testRestart(t *testing.T) {
 	before := e.sent(e2eAdminID)
 	e.say(t, seller, "/seller Lurik Eko")
 	e.waitNew(t, e2eAdminID, before, 1)
+	before = e.sent(seller.ID)
 	mustContain(t, e.say(t, admin, "/approve 7001").PlainText, "disetujui")
+	// The seller's notice goes through the outbox: it comes before the next reply is looked for.
+	mustContain(t, e.waitNew(t, seller.ID, before, 1)[0].PlainText, "Congratulations")
 	mustContain(t, e.say(t, seller, "/addproduct").PlainText, "What is the product called?")
 	mustContain(t, e.say(t, seller, "Kain Lurik").PlainText, "What is the price")
 
