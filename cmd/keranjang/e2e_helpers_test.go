@@ -63,6 +63,7 @@ func startE2E(t *testing.T, env map[string]string, opt Options, fakeOpts ...tgfa
 	}
 	e := &e2e{sb: sb, web: &http.Client{Timeout: e2eWait,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	e.waitLeading(t)
 	t.Cleanup(func() {
 		if t.Failed() {
 			calls := e.sb.fake.Calls()
@@ -239,6 +240,13 @@ func (e *e2e) waitEdited(t *testing.T, chatID, msgID int64, edits int) tgfake.Me
 	return e.message(t, chatID, msgID)
 }
 
+// waitLeading waits until the app leads: at once on bbolt; on PostgreSQL its elector takes the leader
+// lock just after Start, and the tests that run jobs by hand (RunNow) need the scheduler of the term.
+func (e *e2e) waitLeading(t *testing.T) {
+	t.Helper()
+	eventually(t, "the app to lead", func() bool { return leads(t, e.sb) })
+}
+
 // restart restarts the app on the same database once Telegram (the fake) holds no update the bot has not
 // confirmed: an update handled but not yet confirmed would be delivered again after the restart.
 func (e *e2e) restart(t *testing.T) {
@@ -249,6 +257,7 @@ func (e *e2e) restart(t *testing.T) {
 	if err := e.sb.restart(ctx); err != nil {
 		t.Fatalf("restart: %v", err)
 	}
+	e.waitLeading(t)
 }
 
 // waitConfirmed waits until the fake's queue of updates is empty: the bot has taken every update and told
