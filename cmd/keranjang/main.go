@@ -25,6 +25,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/keranjang/keranjang/store"
+	"github.com/keranjang/keranjang/store/postgres"
 )
 
 // version and revision are set at build time with -ldflags "-X main.version=… -X main.revision=…" (the
@@ -143,7 +144,7 @@ func printVersion(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("keranjang version", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: keranjang version\n\nPrints the version, the Go version and the database schema this binary writes.")
+		fmt.Fprintln(fs.Output(), "usage: keranjang version\n\nPrints the version, the Go version and the database schemas this binary writes (bbolt, PostgreSQL).")
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -152,7 +153,8 @@ func printVersion(args []string, stdout, stderr io.Writer) error {
 		return usageError{err}
 	}
 	b := readBuildInfo()
-	fmt.Fprintf(stdout, "keranjang %s %s schema %d\n", versionString(), b.GoVersion, store.SchemaLatest)
+	fmt.Fprintf(stdout, "keranjang %s %s schema %d postgres-schema %d\n", versionString(), b.GoVersion, store.SchemaLatest,
+		postgres.SchemaLatest())
 	return nil
 }
 
