@@ -19,7 +19,11 @@ func (s *Server) handleBackup(w http.ResponseWriter, r *http.Request) {
 	}
 	// A large database takes longer than the server's write timeout to send.
 	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(30 * time.Minute))
-	name := "keranjang-" + s.now().UTC().Format("20060102T150405Z") + ".db"
+	ext := s.cfg.BackupExt
+	if ext == "" {
+		ext = ".db"
+	}
+	name := "keranjang-" + s.now().UTC().Format("20060102T150405Z") + ext
 	cw := &countingWriter{w: w, header: func() {
 		h := w.Header()
 		h.Set("Content-Type", "application/octet-stream")

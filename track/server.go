@@ -86,6 +86,9 @@ type Config struct {
 	// AdminToken is the bearer token of the admin routes; empty turns them off. It is a secret and never
 	// logged.
 	AdminToken string
+	// BackupExt ends the file name GET /admin/backup suggests: ".db" for a bbolt copy (the default),
+	// ".dump.gz" for the portable dump of a PostgreSQL database.
+	BackupExt string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Logger is the parent logger; the server logs with component=track.

@@ -576,6 +576,13 @@ func TestBackup(t *testing.T) {
 		getJSON(t, f, "/admin/backup", "", 404, nil)
 		getJSON(t, f, "/admin/backup", adminToken, 404, nil)
 	})
+	t.Run("named for the backend", func(t *testing.T) {
+		f := newFixture(t, func(c *Config) { c.BackupExt = ".dump.gz" })
+		resp, _ := f.do(t, req{path: "/admin/backup", header: map[string]string{"Authorization": "Bearer " + adminToken}})
+		if cd := resp.Header.Get("Content-Disposition"); resp.StatusCode != 200 || !strings.Contains(cd, `filename="keranjang-20240310T050000Z.dump.gz"`) {
+			t.Fatalf("status %d, Content-Disposition %q", resp.StatusCode, cd)
+		}
+	})
 	t.Run("enabled", func(t *testing.T) {
 		f := newFixture(t, nil)
 		getJSON(t, f, "/admin/backup", "", 401, nil)

@@ -135,7 +135,7 @@ func Start(ctx context.Context, cfg Config, log zerolog.Logger, opt Options) (_ 
 
 	trackCfg := track.Config{
 		Addr: cfg.HTTPAddr, PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies,
-		AdminToken: cfg.AdminToken.Reveal(), Now: opt.Now, Logger: log, Registry: a.reg,
+		AdminToken: cfg.AdminToken.Reveal(), BackupExt: backupExt(cfg.DB), Now: opt.Now, Logger: log, Registry: a.reg,
 		Ready: a.bot.Ready, DefaultLocation: cfg.TimeZone, Notifier: notifier,
 		Alerts: alertService{AlertSender: alerts, Store: a.store},
 	}
@@ -240,6 +240,14 @@ func openStore(ctx context.Context, cfg Config, log zerolog.Logger, opt store.Op
 // pgStatementTimeout bounds each store method's statements on PostgreSQL, so that a database that stops
 // answering fails a request instead of holding it.
 const pgStatementTimeout = 15 * time.Second
+
+// backupExt is the file name ending of what Backup writes: a bbolt file, or PostgreSQL's portable dump.
+func backupExt(db string) string {
+	if isPostgresURL(db) {
+		return ".dump.gz"
+	}
+	return ".db"
+}
 
 // isPostgresURL reports whether KERANJANG_DB names a PostgreSQL database rather than a bbolt file.
 func isPostgresURL(db string) bool {
