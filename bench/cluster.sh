@@ -6,14 +6,17 @@
 # — bbolt with one instance, then PostgreSQL with one, two and three instances, each on a fresh database
 # (a copy of a seeded bbolt file; a new schema on the PostgreSQL server, dropped afterwards) — starts
 # `keranjang serve` in webhook mode against an in-process fake Bot API and measures, spreading the load
-# over the instances: redirects/s (wrk), signed postbacks/s and Telegram updates/s end to end. After a
-# graceful stop it checks that the clicks stored are the 302s answered and the orders the postbacks
-# acknowledged. It prints one table with each rate's ratio to bbolt×1, and the CPU time per request.
+# over the instances: redirects/s (wrk as fast as it goes, then at a steady rate), signed postbacks/s
+# and Telegram updates/s end to end, each after the machine has been quiet for 3 s. After a graceful stop
+# it checks that no click was lost (clicks stored = 302s answered − clicks dropped and counted by a full
+# click buffer; none may be dropped at the steady rate) and that every acknowledged postback is an order.
+# It prints one table with each rate's ratio to the first configuration, and the CPU time per request.
 #
 # Environment: BENCH_POSTGRES or KERANJANG_TEST_POSTGRES (the PostgreSQL server, required for the pg
 # configurations), CONFIGS (bbolt:1,pg:1,pg:2,pg:3), DURATION (8s per measurement), THREADS (6) and
-# CONNECTIONS (60) for wrk, CONCURRENCY (32 postback senders), INFLIGHT (64 unanswered updates), USERS
-# (5000 affiliates sending updates), KEEP=1 to keep the working directory with the instances' logs.
+# CONNECTIONS (60) for wrk, VISITORS (many: every redirect a new visitor; one: the same visitor each
+# time), STEADY (5000 redirects/s), CONCURRENCY (32 postback senders), INFLIGHT (64 unanswered updates),
+# USERS (5000 affiliates sending updates), KEEP=1 to keep the working directory with the instances' logs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,4 +38,5 @@ echo "$(nproc) CPUs, $(go version | cut -d' ' -f3), $(wrk --version 2>&1 | head 
 	"load average $(cut -d' ' -f1-3 /proc/loadavg)"
 "$work/clusterload" -bin "$work/keranjang" -configs "${CONFIGS:-bbolt:1,pg:1,pg:2,pg:3}" \
 	-d "${DURATION:-8s}" -threads "${THREADS:-6}" -connections "${CONNECTIONS:-60}" \
+	-visitors "${VISITORS:-many}" -steady "${STEADY:-5000}" \
 	-c "${CONCURRENCY:-32}" -inflight "${INFLIGHT:-64}" -users "${USERS:-5000}" ${keep[@]+"${keep[@]}"}

@@ -3,8 +3,10 @@
 // three — it starts the real binary (`keranjang serve`, webhook mode) on a fresh database against an
 // in-process fake Bot API (internal/tgfake), and measures, with the load spread over the instances:
 //
-//   - redirects/s on GET /r/{code}: wrk, its threads spread over the instances by a Lua script; requests/s
-//     and p99 of all of them;
+//   - redirects/s on GET /r/{code}: wrk as fast as it goes, its threads spread over the instances by a
+//     Lua script; requests/s and p99 of all of them, and the clicks the instances dropped because their
+//     click buffer was full (the click writers could not keep up);
+//   - steady redirects: the same at a steady -steady redirects/s, at which no click may be dropped;
 //   - signed postbacks/s: C senders, sender i posting to instance i mod N, each postback a new pending
 //     order; every answer must be 200 with "changed": true;
 //   - updates/s: Telegram updates handled end to end. The harness plays Telegram behind a load balancer:
@@ -13,10 +15,12 @@
 //     exactly one sendMessage the fake accepted; no update may be refused, rate limited, failed or taken
 //     as a duplicate (the instances' metrics).
 //
-// After the three phases it stops the instances gracefully (SIGTERM) and checks that the clicks stored
-// are the 302s the instances answered and that every acknowledged postback is an order. It prints one
-// table of the configurations, each metric with its ratio to the first configuration, and the CPU time
-// the instances and PostgreSQL spent per request.
+// Each measurement waits for a quiet machine first, and reports the CPU time per request of the
+// instances and of PostgreSQL's processes, and how much CPU the rest of the machine took meanwhile.
+// After the phases it stops the instances gracefully (SIGTERM) and checks that no click was lost (the
+// clicks stored are the 302s the instances answered less the clicks they dropped and counted) and that
+// every acknowledged postback is an order. It prints one table of the configurations, each rate with
+// its ratio to the first configuration's, and exits 1 when a check failed.
 //
 // Every configuration starts from the same data: a seller with 20 products and an API key, the clicked
 // affiliate with one basket link (the target of the redirects and the postbacks), and -users affiliates
@@ -75,14 +79,33 @@ const (
 // commands are the updates' texts, sent in turn.
 var commands = []string{"/help", "/links", "/products"}
 
-// spreadLua makes wrk's thread i talk to the i-th (mod N) address of WRK_TARGETS (host:port,…).
+// spreadLua makes wrk's thread i talk to the i-th (mod N) address of WRK_TARGETS (host:port,…), each
+// connection pausing WRK_DELAY_MS before each request when that is set (a steady rate). With
+// WRK_VISITORS=many every request is a new visitor (the user agent of WRK_UA with the thread's number and
+// a counter: the visitor is a hash of address and user agent), as many people clicking one link are;
+// otherwise every request carries WRK_UA, one visitor clicking again and again.
 const spreadLua = `local targets = {}
 for t in string.gmatch(os.getenv("WRK_TARGETS"), "[^,]+") do table.insert(targets, t) end
 local n = 0
 function setup(thread)
   local host, port = string.match(targets[n % #targets + 1], "^(.*):(%d+)$")
   thread.addr = wrk.lookup(host, port)[1]
+  thread:set("tid", n)
   n = n + 1
+end
+local pause = tonumber(os.getenv("WRK_DELAY_MS") or "0")
+if pause > 0 then
+  delay = function() return pause end
+end
+local ua = os.getenv("WRK_UA")
+local headers = {}
+local count = 0
+if os.getenv("WRK_VISITORS") == "many" then
+  request = function()
+    count = count + 1
+    headers["User-Agent"] = ua .. " v" .. tid .. "." .. count
+    return wrk.format(nil, nil, headers)
+  end
 end
 `
 
@@ -99,6 +122,8 @@ type options struct {
 	work        string
 	keep        bool
 	quiet       time.Duration
+	visitors    string
+	steady      int
 }
 
 // config is one configuration: a backend and a number of instances.
@@ -131,6 +156,8 @@ func main() {
 	flag.DurationVar(&o.dur, "d", 8*time.Second, "duration of each measurement")
 	flag.IntVar(&o.threads, "threads", 6, "wrk threads (spread over the instances)")
 	flag.IntVar(&o.connections, "connections", 60, "wrk connections")
+	flag.IntVar(&o.steady, "steady", 5000, "redirects/s of the steady phase, at which no click may be dropped (0: no such phase)")
+	flag.StringVar(&o.visitors, "visitors", "many", "redirects: many (every request a new visitor) or one (one visitor clicking again and again)")
 	flag.IntVar(&o.senders, "c", 32, "concurrent postback senders")
 	flag.IntVar(&o.inflight, "inflight", 64, "updates sent and not yet answered, at most")
 	flag.IntVar(&o.users, "users", 5000, "affiliates who send updates")
@@ -144,6 +171,9 @@ func main() {
 	}
 	if o.bin == "" {
 		fatalf("-bin is required")
+	}
+	if o.visitors != "many" && o.visitors != "one" {
+		fatalf("-visitors must be many or one")
 	}
 	if slices.ContainsFunc(cfgs, func(c config) bool { return c.backend == "pg" }) && o.pg == "" {
 		fatalf("set BENCH_POSTGRES or KERANJANG_TEST_POSTGRES (or -pg) to a PostgreSQL server URL")
@@ -169,6 +199,8 @@ func main() {
 	}
 	fmt.Printf("seeded %d affiliates with %d links each, %d products, in %s\n", o.users, linksPerUser, products,
 		time.Since(start).Round(100*time.Millisecond))
+	fmt.Printf("each measurement %s: redirects wrk -t%d -c%d (%s visitors), steady %d/s; postbacks from %d senders; updates %d in flight\n",
+		o.dur, o.threads, o.connections, o.visitors, o.steady, o.senders, o.inflight)
 
 	var results []*result
 	failed := false
@@ -308,6 +340,8 @@ func (p phase) cpuPer(d time.Duration) float64 {
 type result struct {
 	cfg                           config
 	redirects, postbacks, updates phase
+	steady                        phase // redirects at a steady rate (options.steady)
+	satDropped, steadyDropped     int64 // clicks dropped in the redirect phases
 	answered302, clicksStored     int64
 	dropped                       int64 // clicks the instances dropped (full click buffer)
 	ordersAcked, ordersStored     int64 // postbacks acknowledged (the warm-up's too), orders in the database
@@ -367,7 +401,7 @@ func runConfig(ctx context.Context, o options, sd *seed, c config, idx int) *res
 	// A short warm-up of each kind, not measured (but counted by the checks at the end).
 	warm := o
 	warm.dur = time.Second
-	if _, err := runRedirects(ctx, warm, insts, sd.code, filepath.Join(o.work, fmt.Sprintf("%02d-%s-%d-wrk-warm.txt", idx, c.backend, c.n))); err != nil {
+	if _, err := runRedirects(ctx, warm, insts, sd.code, 0, filepath.Join(o.work, fmt.Sprintf("%02d-%s-%d-wrk-warm.txt", idx, c.backend, c.n))); err != nil {
 		r.fail("warm-up redirects: %v", err)
 		return r
 	}
@@ -394,13 +428,39 @@ func runConfig(ctx context.Context, o options, sd *seed, c config, idx int) *res
 			name, p.rate, p.p99, p.count, p.elapsed.Round(time.Millisecond), p.cpuPer(p.cpuKer), p.cpuPer(p.cpuPG), 100*p.busy, 100*p.others)
 	}
 	gate("redirects")
+	w0 := clickWriters(insts)
 	r.redirects, err = measure(insts, func() (phase, error) {
-		return runRedirects(ctx, o, insts, sd.code, filepath.Join(o.work, fmt.Sprintf("%02d-%s-%d-wrk.txt", idx, c.backend, c.n)))
+		return runRedirects(ctx, o, insts, sd.code, 0, filepath.Join(o.work, fmt.Sprintf("%02d-%s-%d-wrk.txt", idx, c.backend, c.n)))
 	})
 	if err != nil {
 		r.fail("redirects: %v", err)
 	}
 	show("redirects", r.redirects)
+	w := clickWriters(insts).sub(w0)
+	r.satDropped = int64(w.dropped)
+	if w.batches > 0 {
+		fmt.Printf("            click writers: %.0f batches of %.0f clicks on average, %.1f ms each; %.0f clicks dropped (a full click buffer)\n",
+			w.batches, w.clicks/w.batches, 1000*w.seconds/w.batches, w.dropped)
+	}
+	if o.steady > 0 {
+		gate("steady redirects")
+		w0 = clickWriters(insts)
+		r.steady, err = measure(insts, func() (phase, error) {
+			return runRedirects(ctx, o, insts, sd.code, o.steady, filepath.Join(o.work, fmt.Sprintf("%02d-%s-%d-wrk-steady.txt", idx, c.backend, c.n)))
+		})
+		if err != nil {
+			r.fail("steady redirects: %v", err)
+		}
+		show("steady", r.steady)
+		w = clickWriters(insts).sub(w0)
+		if r.steadyDropped = int64(w.dropped); r.steadyDropped > 0 {
+			r.fail("%d clicks dropped at a steady %d redirects/s, want none", r.steadyDropped, o.steady)
+		}
+		if w.batches > 0 {
+			fmt.Printf("            click writers: %.0f batches of %.0f clicks on average, %.1f ms each; %.0f clicks dropped\n",
+				w.batches, w.clicks/w.batches, 1000*w.seconds/w.batches, w.dropped)
+		}
+	}
 	gate("postbacks")
 	r.postbacks, err = measure(insts, func() (phase, error) {
 		p, n, err := runPostbacks(ctx, o, insts, sd, "run")
@@ -454,15 +514,16 @@ func runConfig(ctx context.Context, o options, sd *seed, c config, idx int) *res
 	if r.clicksStored, r.ordersStored, err = stored(ctx, c, db, sd.code); err != nil {
 		r.fail("read the database: %v", err)
 	} else {
-		if r.clicksStored != r.answered302 {
-			r.fail("%d clicks stored, %d redirects answered (%d clicks dropped by a full click buffer)", r.clicksStored, r.answered302, r.dropped)
+		if r.clicksStored != r.answered302-r.dropped {
+			r.fail("%d clicks stored, %d redirects answered and %d of their clicks dropped (counted): %d lost", r.clicksStored,
+				r.answered302, r.dropped, r.answered302-r.dropped-r.clicksStored)
 		}
 		if r.ordersStored != r.ordersAcked {
 			r.fail("%d orders stored, %d postbacks acknowledged", r.ordersStored, r.ordersAcked)
 		}
 	}
-	fmt.Printf("  after a graceful stop: clicks stored %d = 302s answered %d; orders stored %d = postbacks acknowledged %d\n",
-		r.clicksStored, r.answered302, r.ordersStored, r.ordersAcked)
+	fmt.Printf("  after a graceful stop: clicks stored %d, 302s answered %d, clicks dropped %d; orders stored %d, postbacks acknowledged %d\n",
+		r.clicksStored, r.answered302, r.dropped, r.ordersStored, r.ordersAcked)
 	return r
 }
 
@@ -740,6 +801,29 @@ func sample(page, name, label string) float64 {
 	return sum
 }
 
+// writerStats are the click writers' counts, summed over the instances.
+type writerStats struct{ batches, clicks, seconds, dropped float64 }
+
+func (a writerStats) sub(b writerStats) writerStats {
+	return writerStats{a.batches - b.batches, a.clicks - b.clicks, a.seconds - b.seconds, a.dropped - b.dropped}
+}
+
+// clickWriters reads the click writers' metrics of the instances.
+func clickWriters(insts []*instance) writerStats {
+	var w writerStats
+	for _, in := range insts {
+		page, err := in.scrape()
+		if err != nil {
+			continue
+		}
+		w.batches += sample(page, "keranjang_click_batch_size_count", "")
+		w.clicks += sample(page, "keranjang_click_batch_size_sum", "")
+		w.seconds += sample(page, "keranjang_click_flush_seconds_sum", "")
+		w.dropped += sample(page, "keranjang_clicks_dropped_total", "")
+	}
+	return w
+}
+
 // measure runs a phase and adds the CPU time spent in it by the instances, by PostgreSQL's processes,
 // by the load generators (this process with the fake Bot API, and wrk) and by the rest of the machine
 // (other programs, which disturb the measurement, and the kernel's own threads, such as network
@@ -863,7 +947,8 @@ func machineCPU() (busy, total float64) {
 }
 
 // runRedirects runs wrk over the instances.
-func runRedirects(ctx context.Context, o options, insts []*instance, code, outPath string) (phase, error) {
+// A rate above 0 paces the connections to about that many requests a second in all.
+func runRedirects(ctx context.Context, o options, insts []*instance, code string, rate int, outPath string) (phase, error) {
 	targets := make([]string, len(insts))
 	for i, in := range insts {
 		targets[i] = in.addr
@@ -873,7 +958,10 @@ func runRedirects(ctx context.Context, o options, insts []*instance, code, outPa
 	cmd := exec.CommandContext(ctx, "wrk", "-t"+strconv.Itoa(threads), "-c"+strconv.Itoa(conns),
 		"-d"+strconv.Itoa(int(o.dur.Seconds()))+"s", "--latency", "-H", "User-Agent: "+userAgent,
 		"-s", filepath.Join(o.work, "spread.lua"), "http://"+insts[0].addr+"/r/"+code)
-	cmd.Env = append(os.Environ(), "WRK_TARGETS="+strings.Join(targets, ","))
+	cmd.Env = append(os.Environ(), "WRK_TARGETS="+strings.Join(targets, ","), "WRK_UA="+userAgent, "WRK_VISITORS="+o.visitors)
+	if rate > 0 {
+		cmd.Env = append(cmd.Env, "WRK_DELAY_MS="+strconv.Itoa(max(1, conns*1000/rate)))
+	}
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
 	p := phase{elapsed: time.Since(start)}
@@ -1158,13 +1246,15 @@ func printTable(w io.Writer, rs []*result) {
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "configuration\tredirects/s\tratio\tp99 ms\tpostbacks/s\tratio\tp99 ms\tupdates/s\tratio\tp99 ms\tclicks stored = 302s\tdropped\torders = postbacks\t")
+	fmt.Fprintln(tw, "configuration\tredirects/s\tratio\tp99 ms\tdropped\tsteady/s\tp99 ms\tdropped\t"+
+		"postbacks/s\tratio\tp99 ms\tupdates/s\tratio\tp99 ms\tclicks stored = 302s − dropped\torders = postbacks\t")
 	for _, r := range rs {
-		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%.2f\t%.0f\t%s\t%.2f\t%.0f\t%s\t%.2f\t%s\t%d\t%s\t\n", r.cfg,
-			r.redirects.rate, ratio(r.redirects.rate, base.redirects.rate), r.redirects.p99,
+		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%.2f\t%d\t%.0f\t%.2f\t%d\t%.0f\t%s\t%.2f\t%.0f\t%s\t%.2f\t%s\t%s\t\n", r.cfg,
+			r.redirects.rate, ratio(r.redirects.rate, base.redirects.rate), r.redirects.p99, r.satDropped,
+			r.steady.rate, r.steady.p99, r.steadyDropped,
 			r.postbacks.rate, ratio(r.postbacks.rate, base.postbacks.rate), r.postbacks.p99,
 			r.updates.rate, ratio(r.updates.rate, base.updates.rate), r.updates.p99,
-			check(r.clicksStored, r.answered302), r.dropped, check(r.ordersStored, r.ordersAcked))
+			check(r.clicksStored, r.answered302-r.dropped), check(r.ordersStored, r.ordersAcked))
 	}
 	_ = tw.Flush()
 	fmt.Fprintln(w, "\nCPU time per request in µs: the instances + PostgreSQL (+ the load generators); rest: the share of the machine's")
