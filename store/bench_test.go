@@ -76,6 +76,51 @@ func BenchmarkRecordClicks(b *testing.B) {
 	}
 }
 
+// BenchmarkRecordClicksBatch is the PostgreSQL backend's benchmark of the same name
+// (store/postgres/clicks_bench_test.go) on bbolt, as its baseline in one run: the same batch sizes, the
+// same 100 links (10 products of one seller, each joined by the same 10 affiliates), visitors, bot share
+// and click ids.
+//
+//	KERANJANG_TEST_POSTGRES=... go test -run '^$' -bench RecordClicksBatch ./store/ ./store/postgres/
+func BenchmarkRecordClicksBatch(b *testing.B) {
+	for _, size := range []int{1, 16, 128, 1024, 10000} {
+		b.Run("batch="+strconv.Itoa(size), func(b *testing.B) {
+			f := newFixture(b)
+			storetest.Seller(b, f.s, 10, "Toko")
+			for a := range int64(10) {
+				storetest.User(b, f.s, 100+a, fmt.Sprint("A", a))
+			}
+			var links []affiliate.Link
+			for p := range 10 {
+				prod := storetest.Product(b, f.s, 10, fmt.Sprint("P", p), 1000)
+				for a := range int64(10) {
+					links = append(links, storetest.Join(b, f.s, 100+a, prod.ID))
+				}
+			}
+			rng := rand.New(rand.NewPCG(1, 2))
+			batch := make([]affiliate.Click, size)
+			at := time.Date(2024, 3, 10, 0, 0, 0, 0, time.UTC)
+			seq := 0
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				b.StopTimer()
+				for i := range batch {
+					seq++
+					at = at.Add(time.Second)
+					batch[i] = storetest.Click(links[rng.IntN(len(links))], benchClickID(rng, at), at, rng.Uint64N(5000))
+					batch[i].Bot = seq%20 == 0
+				}
+				b.StartTimer()
+				if _, err := f.s.RecordClicks(b.Context(), batch); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*size)/b.Elapsed().Seconds(), "clicks/s")
+		})
+	}
+}
+
 // BenchmarkRecordClicksRedirectLoad writes batches shaped like the click writer's under bench/redirect.sh
 // load: 5000 clicks per batch (100 ms at 50,000 redirects a second), 20 µs apart, on 10 links from 1000
 // visitors, ids from benchClickID. The click log grows by 5000 entries per batch, so the later batches

@@ -14,9 +14,10 @@ import (
 
 // BenchmarkRecordClicksBatch writes batches of clicks as the redirect's click writer does, on a schema
 // of its own: time-ordered ids of the redirect's layout, 100 links, 5000 visitors, one click in 20 a bot
-// visit. It reports clicks per second.
+// visit, in batches of 1 up to the click writer's largest (track.MaxBatch, 10,000). It reports clicks per
+// second. The bbolt backend's BenchmarkRecordClicksBatch (store/bench_test.go) is its baseline.
 func BenchmarkRecordClicksBatch(b *testing.B) {
-	for _, size := range []int{1, 16, 128, 1024} {
+	for _, size := range []int{1, 16, 128, 1024, 10000} {
 		b.Run("batch="+strconv.Itoa(size), func(b *testing.B) {
 			s := openInstance(b, pgtest.URL(b), time.Date(2024, 3, 10, 0, 0, 0, 0, time.UTC), 1)
 			storetest.Seller(b, s, 10, "Toko")

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -33,12 +34,41 @@ LEFT JOIN users u ON u.id = l.affiliate_id
 CROSS JOIN LATERAL (SELECT ` + sumColumns + ` FROM agg_link a WHERE a.code = l.code AND a.hour >= $3 AND a.hour < $4) s
 WHERE p.seller_id = $1 AND ($2 = 0 OR p.id = $2)`
 	sqlProductSeller = `SELECT seller_id FROM products WHERE id = $1`
-	// sqlDigestLinks lists an affiliate's links by product with their counts over the hours [$2, $3).
-	sqlDigestLinks = `SELECT l.product_id, s.*
-FROM links l
-CROSS JOIN LATERAL (SELECT ` + sumColumns + ` FROM agg_link a WHERE a.code = l.code AND a.hour >= $2 AND a.hour < $3) s
-WHERE l.affiliate_id = $1`
+	// sqlDigest reads an affiliate's digest in one statement, so on one snapshot and in one round trip:
+	// the counts of the hours [$2, $3), and only when they hold a click or an order, those of the month's
+	// hours [$4, $3) and, per link of the affiliate, its product, the link's counts of [$2, $3) and the
+	// product's name and rate (NULL for a product that is gone). Without activity the month's counts are
+	// zero and the one row has no link (NULL product, zero counts); OFFSET 0 keeps the links' subquery
+	// whole, so that its condition on d is checked once, before any link is read, and not for every link.
+	sqlDigest = `WITH d AS (SELECT ` + namedSums + ` FROM agg_affiliate WHERE affiliate_id = $1 AND hour >= $2 AND hour < $3)
+SELECT d.*, m.*, k.product_id, ` + countsOfK + `, k.name, k.rate
+FROM d
+CROSS JOIN LATERAL (SELECT ` + sumColumns + ` FROM agg_affiliate
+	WHERE (d.clicks > 0 OR d.orders > 0) AND affiliate_id = $1 AND hour >= $4 AND hour < $3) m
+LEFT JOIN LATERAL (SELECT l.product_id, s.*, p.doc->>'name' AS name, (p.doc->>'rate_bp')::bigint AS rate
+	FROM links l
+	CROSS JOIN LATERAL (SELECT ` + namedSums + ` FROM agg_link a WHERE a.code = l.code AND a.hour >= $2 AND a.hour < $3) s
+	LEFT JOIN products p ON p.id = l.product_id
+	WHERE (d.clicks > 0 OR d.orders > 0) AND l.affiliate_id = $1 OFFSET 0) k ON true`
 )
+
+// namedSums is sumColumns with each sum named after its column.
+var namedSums = func() string {
+	cols := strings.Split(countColumns, ", ")
+	for i, c := range cols {
+		cols[i] = "coalesce(sum(" + c + "), 0)::bigint AS " + c
+	}
+	return strings.Join(cols, ", ")
+}()
+
+// countsOfK lists the count columns of the relation k, zero where k has no row.
+var countsOfK = func() string {
+	cols := strings.Split(countColumns, ", ")
+	for i, c := range cols {
+		cols[i] = "coalesce(k." + c + ", 0)"
+	}
+	return strings.Join(cols, ", ")
+}()
 
 // LinkCounts returns a link's counts for clicks and orders at or after from and before to (hour
 // granularity: an hour that overlaps the range counts whole); zero times mean open ends, both zero all
@@ -175,51 +205,55 @@ func (s *Store) AffiliateReport(ctx context.Context, sellerID int64, productID u
 // granularity, as AffiliateCounts): the period's counts; when there was activity, also the month to
 // date [monthFrom, to) and the best product of the period over the affiliate's links (by commission,
 // then clicks, see affiliate.BetterProduct). It reads aggregates only, never clicks or orders: the
-// hours of the period and of the month, and the period's hours of each of the affiliate's links.
+// hours of the period and of the month, and the period's hours of each of the affiliate's links. It is
+// one statement (sqlDigest): a digest run makes one call per affiliate who is due.
 func (s *Store) AffiliateDigest(ctx context.Context, affiliateID int64, from, to, monthFrom time.Time) (affiliate.DigestCounts, error) {
-	var d affiliate.DigestCounts
-	err := s.readTx(ctx, "affiliate digest", func(ctx context.Context, tx pgx.Tx) error {
-		d = affiliate.DigestCounts{}
+	return read(s, ctx, "affiliate digest", func(ctx context.Context) (affiliate.DigestCounts, error) {
 		lo, hi := hourRange(from, to)
-		if err := tx.QueryRow(ctx, sqlAffiliateSum, affiliateID, lo, hi).Scan(countDest(&d.Day)...); err != nil {
-			return err
-		}
-		if !d.Active() {
-			return nil
-		}
 		mlo, _ := hourRange(monthFrom, to)
-		if err := tx.QueryRow(ctx, sqlAffiliateSum, affiliateID, mlo, hi).Scan(countDest(&d.Month)...); err != nil {
-			return err
-		}
-		rows, err := tx.Query(ctx, sqlDigestLinks, affiliateID, lo, hi)
+		rows, err := s.pool.Query(ctx, sqlDigest, affiliateID, lo, hi, mlo)
 		if err != nil {
-			return err
+			return affiliate.DigestCounts{}, err
 		}
-		var cand affiliate.BestProduct
-		var pid int64
-		found := false
-		_, err = pgx.ForEachRow(rows, append([]any{&pid}, countDest(&cand.Counts)...), func() error {
-			cand.ProductID = uint64(pid)
-			if cand.Counts.Clicks == 0 && cand.Counts.Orders == 0 {
+		var (
+			d, row affiliate.DigestCounts
+			pid    *int64
+			name   *string
+			rate   *int64
+			found  bool
+			known  bool // the best product's row was there
+			bname  string
+			brate  int64
+		)
+		dest := append(append(countDest(&row.Day), countDest(&row.Month)...), &pid)
+		dest = append(append(dest, countDest(&row.Best.Counts)...), &name, &rate)
+		_, err = pgx.ForEachRow(rows, dest, func() error {
+			d.Day, d.Month = row.Day, row.Month
+			if pid == nil || (row.Best.Counts.Clicks == 0 && row.Best.Counts.Orders == 0) {
 				return nil
 			}
+			cand := affiliate.BestProduct{ProductID: uint64(*pid), Counts: row.Best.Counts}
 			if !found || affiliate.BetterProduct(cand, d.Best) < 0 {
 				d.Best, found = cand, true
+				known = name != nil && rate != nil
+				if known {
+					bname, brate = *name, *rate
+				}
 			}
 			return nil
 		})
-		if err != nil || !found {
-			return err
-		}
-		p, err := getProduct(ctx, tx, d.Best.ProductID)
 		if err != nil {
-			return err
+			return affiliate.DigestCounts{}, err
 		}
-		d.Best.Name, d.Best.Rate = p.Name, p.Rate
-		return nil
+		if !d.Active() {
+			return affiliate.DigestCounts{Day: d.Day}, nil
+		}
+		if found {
+			if !known {
+				return affiliate.DigestCounts{}, affiliate.ErrProductNotFound
+			}
+			d.Best.Name, d.Best.Rate = bname, affiliate.BasisPoints(brate)
+		}
+		return d, nil
 	})
-	if err != nil {
-		return affiliate.DigestCounts{}, err
-	}
-	return d, nil
 }
