@@ -56,6 +56,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/keranjang/keranjang/affiliate"
+	"github.com/keranjang/keranjang/bench/internal/postback"
 	"github.com/keranjang/keranjang/internal/tgfake"
 	"github.com/keranjang/keranjang/store"
 	"github.com/keranjang/keranjang/store/dump"
@@ -1093,33 +1094,15 @@ func runPostbacks(ctx context.Context, o options, insts []*instance, sd *seed, t
 			for n := 0; dctx.Err() == nil; n++ {
 				body, _ := json.Marshal(track.ConversionRequest{
 					OrderID: fmt.Sprintf("%s-%s-%d-%d", tag, run, w, n), LinkCode: sd.code, Amount: 150000, Status: "pending"})
-				ts := strconv.FormatInt(time.Now().Unix(), 10)
-				req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set(track.HeaderSeller, strconv.Itoa(sellerID))
-				req.Header.Set(track.HeaderTimestamp, ts)
-				req.Header.Set(track.HeaderSignature, track.Sign(sd.key, ts, body))
-				t0 := time.Now()
-				resp, err := client.Do(req)
-				var out []byte
+				d, err := postback.Send(client, url, int64(sellerID), sd.key, body)
 				if err == nil {
-					out, _ = io.ReadAll(resp.Body)
-					resp.Body.Close()
-				}
-				d := time.Since(t0)
-				var res track.ConversionResult
-				if err == nil && resp.StatusCode == http.StatusOK && json.Unmarshal(out, &res) == nil && res.Changed {
 					lat[w] = append(lat[w], d)
 					continue
 				}
 				errs.Add(1)
 				firstMu.Lock()
 				if first == "" {
-					if err != nil {
-						first = err.Error()
-					} else {
-						first = fmt.Sprintf("%d %s", resp.StatusCode, bytes.TrimSpace(out))
-					}
+					first = err.Error()
 				}
 				firstMu.Unlock()
 			}

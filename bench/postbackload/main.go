@@ -6,12 +6,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"slices"
@@ -20,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/keranjang/keranjang/bench/internal/postback"
 	"github.com/keranjang/keranjang/track"
 )
 
@@ -57,33 +56,15 @@ func main() {
 			for n := 0; ctx.Err() == nil; n++ {
 				body, _ := json.Marshal(track.ConversionRequest{
 					OrderID: fmt.Sprintf("b%s-%d-%d", run, w, n), LinkCode: *code, Amount: 150000, Status: "pending"})
-				ts := strconv.FormatInt(time.Now().Unix(), 10)
-				req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set(track.HeaderSeller, strconv.FormatInt(*seller, 10))
-				req.Header.Set(track.HeaderTimestamp, ts)
-				req.Header.Set(track.HeaderSignature, track.Sign(*key, ts, body))
-				t0 := time.Now()
-				resp, err := client.Do(req)
-				var out []byte
+				d, err := postback.Send(client, url, *seller, *key, body)
 				if err == nil {
-					out, _ = io.ReadAll(resp.Body)
-					resp.Body.Close()
-				}
-				d := time.Since(t0)
-				var res track.ConversionResult
-				if err == nil && resp.StatusCode == http.StatusOK && json.Unmarshal(out, &res) == nil && res.Changed {
 					lat[w] = append(lat[w], d)
 					continue
 				}
 				errs.Add(1)
 				firstMu.Lock()
 				if first == "" {
-					if err != nil {
-						first = err.Error()
-					} else {
-						first = fmt.Sprintf("%d %s", resp.StatusCode, bytes.TrimSpace(out))
-					}
+					first = err.Error()
 				}
 				firstMu.Unlock()
 			}
