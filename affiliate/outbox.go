@@ -81,6 +81,20 @@ type AlertCounts struct {
 	Skipped     int64 `json:"skipped"` // alerts off
 }
 
+// Of is the field of c that counts messages in status st: a sent message was delivered, a dropped one
+// found its user unreachable.
+func (c *AlertCounts) Of(st OutboxStatus) *int64 {
+	switch st {
+	case OutboxSent:
+		return &c.Delivered
+	case OutboxFailed:
+		return &c.Failed
+	case OutboxDropped:
+		return &c.Unreachable
+	}
+	return &c.Queued
+}
+
 // ValidateOutbox checks a batch of messages before it is queued: each needs an idempotency key, a chat
 // and a text. The error's argument is the index of the first bad message.
 func ValidateOutbox(msgs []OutboxMessage) error {

@@ -530,9 +530,9 @@ func putMessage(tx *bolt.Tx, old *affiliate.OutboxMessage, m affiliate.OutboxMes
 	}
 	return moveAlertCounts(tx, m.AlertID, func(c *affiliate.AlertCounts) {
 		if old != nil {
-			*alertCount(c, old.Status)--
+			*c.Of(old.Status)--
 		}
-		*alertCount(c, m.Status)++
+		*c.Of(m.Status)++
 	})
 }
 
@@ -543,18 +543,6 @@ func finishedAt(m affiliate.OutboxMessage) time.Time {
 		return m.SentAt
 	}
 	return m.NextAt
-}
-
-func alertCount(c *affiliate.AlertCounts, st affiliate.OutboxStatus) *int64 {
-	switch st {
-	case affiliate.OutboxSent:
-		return &c.Delivered
-	case affiliate.OutboxFailed:
-		return &c.Failed
-	case affiliate.OutboxDropped:
-		return &c.Unreachable
-	}
-	return &c.Queued
 }
 
 func moveAlertCounts(tx *bolt.Tx, id uint64, fn func(*affiliate.AlertCounts)) error {

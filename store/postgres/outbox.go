@@ -659,22 +659,9 @@ func (mv *countMove) add(alertID uint64, from, to affiliate.OutboxStatus) {
 		mv.alerts[alertID] = c
 	}
 	if from != "" {
-		*alertCount(c, from)--
+		*c.Of(from)--
 	}
-	*alertCount(c, to)++
-}
-
-// alertCount is the field of c that counts messages in status st.
-func alertCount(c *affiliate.AlertCounts, st affiliate.OutboxStatus) *int64 {
-	switch st {
-	case affiliate.OutboxSent:
-		return &c.Delivered
-	case affiliate.OutboxFailed:
-		return &c.Failed
-	case affiliate.OutboxDropped:
-		return &c.Unreachable
-	}
-	return &c.Queued
+	*c.Of(to)++
 }
 
 // apply moves the counters and alert counts by increments, in q.
