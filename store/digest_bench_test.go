@@ -5,14 +5,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/keranjang/keranjang/affiliate"
-	"github.com/keranjang/keranjang/scheduler"
+	"github.com/keranjang/keranjang/store/storetest"
 )
 
 // The digest fixture: 100,000 affiliates in WIB with the digest at 21:00, each with two links among 10
@@ -131,14 +130,6 @@ func buildDigestFixture(path string, clicksPer int) error {
 	return os.Rename(tmp, path)
 }
 
-// countingNotifier counts digests and sends nothing.
-type countingNotifier struct{ n atomic.Int64 }
-
-func (c *countingNotifier) Notify(context.Context, int64, affiliate.Notice) error {
-	c.n.Add(1)
-	return nil
-}
-
 // BenchmarkDigestRun times one full digest run at 21:00 WIB over 100,000 affiliates who all have
 // activity: every one is due, read from the schedule, built from aggregates and handed to a notifier
 // that only counts; the handled marks are cleared before each iteration (untimed), so every user is due again.
@@ -146,20 +137,7 @@ func BenchmarkDigestRun(b *testing.B) {
 	for _, clicksPer := range []int{3, 30} {
 		b.Run(fmt.Sprintf("clicks=%d", digestAffiliates*clicksPer), func(b *testing.B) {
 			s := openDigestFixture(b, clicksPer)
-			now := digestDay.Add(21 * time.Hour)
-			for b.Loop() {
-				n := &countingNotifier{}
-				d := scheduler.NewDigests(s, n, time.UTC, func() time.Time { return now })
-				b.StopTimer()
-				if err := resetDigestMarks(s); err != nil {
-					b.Fatal(err)
-				}
-				b.StartTimer()
-				r, err := d.Run(context.Background())
-				if err != nil || r.Queued != digestAffiliates || n.n.Load() != digestAffiliates {
-					b.Fatalf("run: %+v %v, %d notified", r, err, n.n.Load())
-				}
-			}
+			storetest.BenchDigestRun(b, s, digestDay.Add(21*time.Hour), digestAffiliates, func() error { return resetDigestMarks(s) })
 		})
 	}
 }

@@ -4,16 +4,15 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/keranjang/keranjang/affiliate"
 	"github.com/keranjang/keranjang/internal/pgtest"
-	"github.com/keranjang/keranjang/scheduler"
 	"github.com/keranjang/keranjang/store"
 	"github.com/keranjang/keranjang/store/dump"
 	"github.com/keranjang/keranjang/store/postgres"
+	"github.com/keranjang/keranjang/store/storetest"
 )
 
 // The digest fixture, the same as the bbolt backend's (store/digest_bench_test.go): 100,000 affiliates
@@ -128,14 +127,6 @@ func buildDigestFixture(ctx context.Context, s *postgres.Store, clicksPer int) e
 	return err
 }
 
-// countingNotifier counts digests and sends nothing.
-type countingNotifier struct{ n atomic.Int64 }
-
-func (c *countingNotifier) Notify(context.Context, int64, affiliate.Notice) error {
-	c.n.Add(1)
-	return nil
-}
-
 // BenchmarkDigestRun times one full digest run at 21:00 WIB over 100,000 affiliates who all have
 // activity, as the bbolt backend's BenchmarkDigestRun does: every one is due, read from the schedule,
 // built from aggregates and handed to a notifier that only counts; the handled marks are cleared before
@@ -146,20 +137,10 @@ func BenchmarkDigestRun(b *testing.B) {
 	for _, clicksPer := range []int{3, 30} {
 		b.Run(fmt.Sprintf("clicks=%d", digestAffiliates*clicksPer), func(b *testing.B) {
 			s := openDigestFixture(b, clicksPer)
-			now := digestDay.Add(21 * time.Hour)
-			for b.Loop() {
-				n := &countingNotifier{}
-				d := scheduler.NewDigests(s, n, time.UTC, func() time.Time { return now })
-				b.StopTimer()
-				if _, err := s.Pool().Exec(b.Context(), `UPDATE users SET digest_handled = '' WHERE digest_handled <> ''`); err != nil {
-					b.Fatal(err)
-				}
-				b.StartTimer()
-				r, err := d.Run(context.Background())
-				if err != nil || r.Queued != digestAffiliates || n.n.Load() != digestAffiliates {
-					b.Fatalf("run: %+v %v, %d notified", r, err, n.n.Load())
-				}
-			}
+			storetest.BenchDigestRun(b, s, digestDay.Add(21*time.Hour), digestAffiliates, func() error {
+				_, err := s.Pool().Exec(b.Context(), `UPDATE users SET digest_handled = '' WHERE digest_handled <> ''`)
+				return err
+			})
 		})
 	}
 }

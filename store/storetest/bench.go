@@ -1,12 +1,15 @@
 package storetest
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/keranjang/keranjang/affiliate"
+	"github.com/keranjang/keranjang/scheduler"
 )
 
 // BenchEnqueue is a benchmark every backend runs the same way: outbox messages queued one a call, as
@@ -42,4 +45,32 @@ func BenchEnqueue(b *testing.B, open func(b *testing.B) Backend) {
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 		})
 	}
+}
+
+// BenchDigestRun times full digest runs at now over a store where want affiliates are all due and
+// active (the backend's own fixture): every one is read from the schedule, built from aggregates and
+// handed to a notifier that only counts. reset forgets every handled date before each iteration
+// (untimed), as a new day would, so that every user is due again.
+func BenchDigestRun(b *testing.B, s Backend, now time.Time, want int, reset func() error) {
+	for b.Loop() {
+		n := &countingNotifier{}
+		d := scheduler.NewDigests(s, n, time.UTC, func() time.Time { return now })
+		b.StopTimer()
+		if err := reset(); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		r, err := d.Run(context.Background())
+		if err != nil || r.Queued != want || n.n.Load() != int64(want) {
+			b.Fatalf("run: %+v %v, %d notified", r, err, n.n.Load())
+		}
+	}
+}
+
+// countingNotifier counts digests and sends nothing.
+type countingNotifier struct{ n atomic.Int64 }
+
+func (c *countingNotifier) Notify(context.Context, int64, affiliate.Notice) error {
+	c.n.Add(1)
+	return nil
 }
